@@ -1,0 +1,1 @@
+int scenescope_stub(){return 0;}
