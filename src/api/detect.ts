@@ -1,0 +1,224 @@
+/**
+ * detectScenes(path): probe, decode at analysis size, compute features in the worker pool, and find the
+ * boundaries. Decoding and feature work overlap: a bounded number of batches is in flight, so memory stays
+ * flat however long the video is.
+ */
+import { stat } from 'node:fs/promises';
+import { detectBoundaries, resolveDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
+import { seriesFromBatches, type FeatureSeries } from '../detect/series.js';
+import type { Boundary, Scene } from '../detect/types.js';
+import { AbortError, throwIfAborted } from '../errors.js';
+import { FeaturePool } from '../features/pool.js';
+import type { FeatureBatch } from '../features/types.js';
+import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
+import { probe, type ProbeResult } from '../media/probe.js';
+import type { VideoMetadata } from '../types.js';
+import { bool, func, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
+import { readStats, writeStats, type StatsIdentity } from './stats.js';
+
+/** Progress of a detection run. */
+export interface DetectProgress {
+  /** Frames decoded and analysed so far. */
+  frames: number;
+  /** Expected total (from the container), or null when unknown. */
+  totalFrames: number | null;
+  /** 0..100 */
+  percent: number;
+  /** "Detecting scenes (1520/3440 frames)" */
+  currentStep: string;
+}
+
+/** Options of detectScenes (all optional). */
+export interface DetectOptions {
+  detector?: ResolvedDetectionOptions['detector'];
+  threshold?: number;
+  /** Minimum scene length in seconds. Default 0.5. */
+  minSceneLen?: number;
+  flashSuppression?: boolean;
+  /** Write per-frame stats to this CSV; when it already holds this video's stats, read them instead of decoding. */
+  statsFile?: string;
+  /** Feature backend: "auto" (native, else TypeScript), "native" (insist), "typescript". Default "auto". */
+  backend?: 'auto' | 'native' | 'typescript';
+  /** Feature worker threads. Default 1 (ffmpeg's decoder takes the other cores). */
+  workerThreads?: number;
+  /** ffmpeg decoder threads, 0 = ffmpeg's choice. Default 0. */
+  decoderThreads?: number;
+  /** Frames per feature batch. Default 64. */
+  batchFrames?: number;
+  /** Analysis frame area in pixels. Default 20736 (192x108 at 16:9). */
+  analysisArea?: number;
+  /** Skip H.264's deblocking filter while decoding. Default false (see benchmarks/speed for its cost). */
+  skipLoopFilter?: boolean;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: DetectProgress) => void;
+}
+
+/** Options with defaults applied. */
+export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
+  statsFile: string | undefined;
+  backend: 'auto' | 'native' | 'typescript';
+  workerThreads: number;
+  decoderThreads: number;
+  batchFrames: number;
+  analysisArea: number;
+  skipLoopFilter: boolean;
+  ffmpegPath: string | undefined;
+  ffprobePath: string | undefined;
+  signal: AbortSignal | undefined;
+  onProgress: ((progress: DetectProgress) => void) | undefined;
+}
+
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal', 'onProgress'] as const;
+
+/** Validate detectScenes options once, at the boundary. */
+export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
+  const o = plainOptions('detectScenes options', input, KEYS);
+  return {
+    ...resolveDetectionOptions(o),
+    statsFile: opt<string | undefined>(o, 'statsFile', undefined, string),
+    backend: opt(o, 'backend', 'auto', (n, v) => oneOf(n, v, ['auto', 'native', 'typescript'] as const)),
+    workerThreads: opt(o, 'workerThreads', 1, (n, v) => integerIn(n, v, 1, 64)),
+    decoderThreads: opt(o, 'decoderThreads', 0, (n, v) => integerIn(n, v, 0, 64)),
+    batchFrames: opt(o, 'batchFrames', 64, (n, v) => integerIn(n, v, 1, 4096)),
+    analysisArea: opt(o, 'analysisArea', 20736, (n, v) => numberIn(n, v, 1024, 1_000_000)),
+    skipLoopFilter: opt(o, 'skipLoopFilter', false, bool),
+    ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
+    ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
+    signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
+    onProgress: opt<((p: DetectProgress) => void) | undefined>(o, 'onProgress', undefined, func),
+  };
+}
+
+/** What detectScenes returns: the JSON contract's fields plus the features and scores behind them. */
+export interface DetectResult {
+  schema_version: 1;
+  video: VideoMetadata;
+  frame_count: number;
+  frame_rate: number;
+  boundaries: Boundary[];
+  scenes: Scene[];
+  /** Detector name and threshold used. */
+  detector: DetectionResult['detector'];
+  threshold: number;
+  /** Per-frame score tracks the detector thresholded. */
+  scores: DetectionResult['scores'];
+  /** Per-frame features (for re-running detection, keyframe choice, reports). */
+  features: FeatureSeries;
+  /** The probe result, with stream facts. */
+  probe: ProbeResult;
+  /** Where the features came from: "native", "typescript" or "stats". */
+  featureSource: string;
+}
+
+/** Decode and compute the feature series of a probed video. */
+export async function computeFeatureSeries(probed: ProbeResult, options: ResolvedDetectOptions): Promise<{ series: FeatureSeries; backend: string }> {
+  const { width, height } = analysisSize(probed, options.analysisArea);
+  const pool = new FeaturePool({ threads: options.workerThreads, backend: options.backend });
+  const times = new FrameTimes();
+  const batches: FeatureBatch[] = [];
+  const inflight: Promise<void>[] = [];
+  const total = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
+  let done = 0;
+  let lastReport = 0;
+  const report = (force = false): void => {
+    if (options.onProgress === undefined) return;
+    const now = Date.now();
+    if (!force && now - lastReport < 100) return;
+    lastReport = now;
+    const totalShown = total === null ? null : Math.max(total, done);
+    options.onProgress({
+      frames: done,
+      totalFrames: totalShown,
+      percent: totalShown ? Math.min(100, (100 * done) / totalShown) : 0,
+      currentStep: `Detecting scenes (${done}/${totalShown ?? '?'} frames)`,
+    });
+  };
+  const maxInflight = options.workerThreads + 2;
+  try {
+    let slot = 0;
+    for await (const batch of decodeBatches(probed, times, {
+      analysisArea: options.analysisArea,
+      threads: options.decoderThreads,
+      skipLoopFilter: options.skipLoopFilter,
+      batchFrames: options.batchFrames,
+      ffmpegPath: options.ffmpegPath,
+      ffprobePath: options.ffprobePath,
+      signal: options.signal,
+    })) {
+      const at = slot++;
+      const count = batch.count;
+      inflight.push(
+        pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
+          batches[at] = features;
+          done += count;
+          report();
+        }),
+      );
+      if (inflight.length >= maxInflight) await inflight.shift();
+    }
+    await Promise.all(inflight);
+    report(true);
+  } catch (error) {
+    await Promise.allSettled(inflight);
+    if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
+    throw error;
+  } finally {
+    await pool.close();
+  }
+  return { series: seriesFromBatches(batches, times.seconds(), probed.stream.frame_rate), backend: pool.info().backend };
+}
+
+/**
+ * Find the scene boundaries of a video.
+ * @throws InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
+ */
+export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
+  const resolved = resolveDetectOptions(options);
+  throwIfAborted(resolved.signal);
+  const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
+  const { width, height } = analysisSize(probed, resolved.analysisArea);
+  let series: FeatureSeries | null = null;
+  let source = 'stats';
+  let identity: StatsIdentity | undefined;
+  if (resolved.statsFile !== undefined) {
+    const info = await stat(probed.path);
+    identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate };
+    series = await readStats(resolved.statsFile, identity);
+  }
+  if (series === null) {
+    const computed = await computeFeatureSeries(probed, resolved);
+    series = computed.series;
+    source = computed.backend;
+  }
+  throwIfAborted(resolved.signal);
+  const detection = detectBoundaries(series, resolved);
+  if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') await writeStats(resolved.statsFile, series, identity, detection.scores);
+  return {
+    schema_version: 1,
+    video: probed.metadata,
+    frame_count: series.count,
+    frame_rate: probed.stream.frame_rate,
+    boundaries: detection.boundaries,
+    scenes: detection.scenes,
+    detector: detection.detector,
+    threshold: detection.threshold,
+    scores: detection.scores,
+    features: series,
+    probe: probed,
+    featureSource: source,
+  };
+}
+
+/** The JSON contract of `scenescope detect --format json` (schema_version 1). */
+export function detectResultToJSON(result: DetectResult): Record<string, unknown> {
+  return {
+    schema_version: 1,
+    video: result.video,
+    frame_count: result.frame_count,
+    frame_rate: result.frame_rate,
+    boundaries: result.boundaries.map(({ frame, time, kind, start_frame, end_frame, confidence }) => ({ frame, time, kind, start_frame, end_frame, confidence })),
+    scenes: result.scenes,
+  };
+}

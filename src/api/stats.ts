@@ -1,0 +1,103 @@
+/**
+ * Per-frame statistics as CSV, so detection can be re-run with other detectors and thresholds without decoding
+ * again. The first line is a comment holding JSON that identifies the video (size, mtime) and the analysis
+ * size; a stats file that does not match the video is recomputed, never trusted.
+ */
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
+import { ScenescopeError } from '../errors.js';
+import type { FeatureSeries } from '../detect/series.js';
+import type { ScoreTrack } from '../detect/detector.js';
+
+/** What identifies the video a stats file was made from. */
+export interface StatsIdentity {
+  format: 'scenescope-stats';
+  version: 1;
+  file_size: number;
+  mtime_ms: number;
+  analysis: string;
+  frame_rate: number;
+}
+
+/** Write the series (and, for people reading the file, the detector's score tracks) to a CSV file. */
+export async function writeStats(file: string, series: FeatureSeries, identity: StatsIdentity, scores: readonly ScoreTrack[] = []): Promise<void> {
+  const lines: string[] = [`# ${JSON.stringify(identity)}`];
+  lines.push(['frame', 'time', ...SCALAR_NAMES, ...scores.map((s) => s.name), 'hash', 'hist', 'grid'].join(','));
+  for (let i = 0; i < series.count; i++) {
+    const row: string[] = [String(i), String(series.times[i])];
+    for (let k = 0; k < SCALAR_COUNT; k++) row.push(String(series.scalars[i * SCALAR_COUNT + k]));
+    for (const s of scores) row.push(String(s.values[i] ?? ''));
+    row.push(series.hash[2 * i]!.toString(16).padStart(8, '0') + series.hash[2 * i + 1]!.toString(16).padStart(8, '0'));
+    row.push(Array.from(series.hist.subarray(i * HIST_BINS, (i + 1) * HIST_BINS)).join(' '));
+    row.push(Buffer.from(series.grid.subarray(i * GRID_SIZE, (i + 1) * GRID_SIZE)).toString('hex'));
+    lines.push(row.join(','));
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, lines.join('\n') + '\n');
+  await rename(tmp, file);
+}
+
+/**
+ * Read a stats file. Returns null when it does not exist or was made for another file or analysis size.
+ * @throws ScenescopeError STATS_INVALID when it matches but cannot be parsed.
+ */
+export async function readStats(file: string, expected: StatsIdentity): Promise<FeatureSeries | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const first = lines[0] ?? '';
+  let identity: Partial<StatsIdentity>;
+  try {
+    identity = JSON.parse(first.replace(/^#\s*/, '')) as Partial<StatsIdentity>;
+  } catch {
+    return null;
+  }
+  for (const key of ['format', 'version', 'file_size', 'mtime_ms', 'analysis'] as const) {
+    if (identity[key] !== expected[key]) return null;
+  }
+  const bad = (why: string): ScenescopeError => new ScenescopeError('STATS_INVALID', `Stats file ${file} is damaged: ${why}`);
+  const header = (lines[1] ?? '').split(',');
+  const col = (name: string): number => {
+    const i = header.indexOf(name);
+    if (i < 0) throw bad(`no column ${name}`);
+    return i;
+  };
+  const timeCol = col('time');
+  const scalarCols = SCALAR_NAMES.map(col);
+  const hashCol = col('hash');
+  const histCol = col('hist');
+  const gridCol = col('grid');
+  const rows = lines.slice(2);
+  const n = rows.length;
+  const series: FeatureSeries = {
+    count: n,
+    times: new Float64Array(n),
+    frameRate: typeof identity.frame_rate === 'number' ? identity.frame_rate : expected.frame_rate,
+    scalars: new Float64Array(n * SCALAR_COUNT),
+    hist: new Uint32Array(n * HIST_BINS),
+    hash: new Uint32Array(n * 2),
+    grid: new Uint8Array(n * GRID_SIZE),
+  };
+  rows.forEach((line, i) => {
+    const cells = line.split(',');
+    if (Number(cells[0]) !== i) throw bad(`row ${i + 3} is frame ${cells[0]}, expected ${i}`);
+    series.times[i] = Number(cells[timeCol]);
+    scalarCols.forEach((c, k) => (series.scalars[i * SCALAR_COUNT + k] = Number(cells[c])));
+    const hash = cells[hashCol] ?? '';
+    if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on row ${i + 3}`);
+    series.hash[2 * i] = parseInt(hash.slice(0, 8), 16);
+    series.hash[2 * i + 1] = parseInt(hash.slice(8), 16);
+    const hist = (cells[histCol] ?? '').split(' ').map(Number);
+    if (hist.length !== HIST_BINS) throw bad(`bad histogram on row ${i + 3}`);
+    series.hist.set(hist, i * HIST_BINS);
+    const grid = Buffer.from(cells[gridCol] ?? '', 'hex');
+    if (grid.length !== GRID_SIZE) throw bad(`bad grid on row ${i + 3}`);
+    series.grid.set(grid, i * GRID_SIZE);
+  });
+  if (series.scalars.some((v) => !Number.isFinite(v)) || series.times.some((v) => !Number.isFinite(v))) throw bad('non-numeric values');
+  return series;
+}

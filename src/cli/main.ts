@@ -1,0 +1,161 @@
+/**
+ * The `scenescope` command line. Results go to stdout (one JSON document with --format json), progress and
+ * errors to stderr; the exit code is 0 on success, 1 on a failed operation, 2 on a usage error. Library
+ * subcommands live in their own modules and are loaded only when used.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { detectResultToJSON, detectScenes, type DetectOptions } from '../api/detect.js';
+import { DETECTOR_NAMES, type DetectorName } from '../detect/index.js';
+import { ScenescopeError } from '../errors.js';
+import { renderDetectResult, DETECT_FORMATS, type DetectFormat } from './render.js';
+import { progressBar, type CliIO } from './io.js';
+
+export type { CliIO } from './io.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HELP = `scenescope ${VERSION}: offline video analysis
+
+Usage:
+  scenescope detect <video> [options]     find scene boundaries
+  scenescope info                         show the feature backend and ffmpeg in use
+  scenescope help | --help                this text
+  scenescope --version
+
+detect options:
+  --detector <name>        ${DETECTOR_NAMES.join(' | ')} (default scenescope)
+  --threshold <x>          the detector's main threshold (see README)
+  --min-scene-len <s>      minimum scene length in seconds (default 0.5)
+  --no-flash-suppression   keep cuts caused by flashes and short white-outs
+  --format <f>             ${DETECT_FORMATS.join(' | ')} (default json)
+  --output, -o <file>      write the result to a file instead of stdout
+  --stats <file.csv>       write per-frame metrics; re-use them when the file matches the video
+  --backend <b>            auto | native | typescript (feature kernel; default auto)
+  --no-progress            no progress bar on stderr
+  --debug                  print stack traces on errors
+`;
+
+/** Usage errors: exit code 2. */
+class UsageError extends Error {}
+
+function fail(io: CliIO, error: unknown, debug: boolean): number {
+  if (error instanceof UsageError) {
+    io.stderr.write(`scenescope: ${error.message}\nRun "scenescope help" for usage.\n`);
+    return 2;
+  }
+  if (error instanceof ScenescopeError) {
+    io.stderr.write(`scenescope: error [${error.code}]: ${error.message}\n`);
+    if (debug && error.stack) io.stderr.write(error.stack + '\n');
+    return error.code === 'INVALID_OPTION' ? 2 : 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`scenescope: error [INTERNAL]: ${message}\n`);
+  if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
+  return 1;
+}
+
+type ArgSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
+
+function parse(argv: string[], options: ArgSpec): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true } as Parameters<typeof parseArgs>[0]) as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^.*?: /, ''));
+  }
+}
+
+function numberArg(name: string, value: unknown): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function detectCommand(argv: string[], io: CliIO, debug: boolean): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    detector: { type: 'string' },
+    threshold: { type: 'string' },
+    'min-scene-len': { type: 'string' },
+    'flash-suppression': { type: 'boolean', default: true },
+    format: { type: 'string', default: 'json' },
+    output: { type: 'string', short: 'o' },
+    stats: { type: 'string' },
+    backend: { type: 'string' },
+    progress: { type: 'boolean', default: true },
+    debug: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'detect needs a video file' : `detect takes one video file, got ${positionals.length}`);
+  const format = values['format'] as string;
+  if (!(DETECT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${DETECT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  const detector = values['detector'] as string | undefined;
+  if (detector !== undefined && !(DETECTOR_NAMES as readonly string[]).includes(detector)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, got ${JSON.stringify(detector)}`);
+  const bar = progressBar(io, values['progress'] === true);
+  const options: DetectOptions = { onProgress: (p) => bar.update(p.percent, p.currentStep) };
+  if (detector !== undefined) options.detector = detector as DetectorName;
+  if (values['threshold'] !== undefined) options.threshold = numberArg('threshold', values['threshold']);
+  if (values['min-scene-len'] !== undefined) options.minSceneLen = numberArg('min-scene-len', values['min-scene-len']);
+  if (values['flash-suppression'] === false) options.flashSuppression = false;
+  if (values['stats'] !== undefined) options.statsFile = values['stats'] as string;
+  if (values['backend'] !== undefined) options.backend = values['backend'] as 'auto';
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  options.signal = controller.signal;
+  try {
+    const result = await detectScenes(positionals[0]!, options);
+    bar.done();
+    const text = format === 'json' ? JSON.stringify(detectResultToJSON(result), null, 2) + '\n' : renderDetectResult(result, format as Exclude<DetectFormat, 'json'>);
+    if (values['output'] !== undefined) await writeFile(values['output'] as string, text);
+    else io.stdout.write(text);
+    return 0;
+  } catch (error) {
+    bar.done();
+    return fail(io, error, debug);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
+async function infoCommand(io: CliIO): Promise<number> {
+  const { loadFeatureEngine } = await import('../features/engine.js');
+  const { resolveFfmpegPaths } = await import('../media/ffmpeg.js');
+  const engine = loadFeatureEngine({});
+  let ffmpeg: unknown;
+  try {
+    ffmpeg = resolveFfmpegPaths();
+  } catch (error) {
+    ffmpeg = { error: (error as Error).message };
+  }
+  io.stdout.write(JSON.stringify({ version: VERSION, features: engine.info(), ffmpeg }, null, 2) + '\n');
+  return 0;
+}
+
+/** Run the CLI with `argv` (without node and script). Resolves to the exit code. */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const debug = argv.includes('--debug') || io.env['SCENESCOPE_DEBUG'] === '1';
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(HELP);
+        return command === undefined ? 2 : 0;
+      case '--version':
+      case '-v':
+      case 'version':
+        io.stdout.write(VERSION + '\n');
+        return 0;
+      case 'detect':
+        return await detectCommand(rest, io, debug);
+      case 'info':
+        return await infoCommand(io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    return fail(io, error, debug);
+  }
+}

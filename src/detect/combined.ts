@@ -1,0 +1,66 @@
+/**
+ * The default detector ("scenescope"): hard cuts from the content score judged against its neighbours, plus
+ * fades through black or white, with black stretches attached to the cuts that enter or leave them.
+ *
+ * A frame is a cut when its content score reaches `threshold` (27, PySceneDetect's scale) and stands out from
+ * its neighbours (ratio >= 2), or when it stands out strongly (ratio >= 3) with a score of at least `floor`
+ * (12): the second rule finds soft cuts and cuts in dark shots that a fixed threshold misses, while the ratio
+ * keeps fast motion (high scores everywhere) from firing. A black run that a cut enters or leaves is part of
+ * that cut's scene change, not a second boundary; other black or white runs give fade boundaries.
+ */
+import { adaptiveRatios } from './adaptive.js';
+import { confidence } from './confidence.js';
+import { contentScores } from './content.js';
+import type { Candidate, Detector, DetectorOutput } from './detector.js';
+import { fadeCandidate, findFadeRuns } from './fade.js';
+import type { FeatureSeries } from './series.js';
+
+/** Options of the default detector. */
+export interface CombinedOptions {
+  /** Content score that makes a cut on its own (with ratio >= 2). Default 27. */
+  threshold?: number;
+  /** Lowest content score a strongly standing-out frame needs. Default 12. */
+  floor?: number;
+  /** Mean intensity below which a frame is black (above 255 - it, white). Default 12. */
+  fadeThreshold?: number;
+}
+
+/** Create the default detector. */
+export function createCombinedDetector(options: CombinedOptions = {}): Detector {
+  const threshold = options.threshold ?? 27;
+  const floor = options.floor ?? 12;
+  const fadeThreshold = options.fadeThreshold ?? 12;
+  return {
+    name: 'scenescope',
+    threshold,
+    detect(series: FeatureSeries): DetectorOutput {
+      const scores = contentScores(series);
+      const ratios = adaptiveRatios(scores, 2);
+      const cuts: Candidate[] = [];
+      for (let i = 1; i < series.count; i++) {
+        const s = scores[i]!;
+        const r = ratios[i]!;
+        const strong = s >= threshold && r >= 2;
+        const standsOut = s >= floor && r >= 3;
+        if (strong || standsOut) {
+          const c = strong ? confidence(s, threshold) : Math.min(confidence(s, threshold), confidence(r, 3));
+          cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });
+        }
+      }
+      const fades: Candidate[] = [];
+      for (const run of findFadeRuns(series, fadeThreshold)) {
+        const touched = cuts.some((c) => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1);
+        if (touched) continue;
+        const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
+        if (f !== null) fades.push(f);
+      }
+      return {
+        candidates: [...cuts, ...fades].sort((a, b) => a.frame - b.frame),
+        scores: [
+          { name: 'content_val', values: scores, threshold },
+          { name: 'adaptive_ratio', values: ratios, threshold: 3 },
+        ],
+      };
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Fade detector (PySceneDetect's ThresholdDetector, extended to white). A run of frames whose mean RGB
+ * intensity is below `threshold` (black) is a fade through black; the new scene starts at the middle of the
+ * run, as PySceneDetect places it. The transition span runs from where the picture starts dimming to where it
+ * is fully back. A run at the very start or the very end of the video is an opening or closing fade, not a
+ * boundary.
+ *
+ * White is stricter, because flashes, white-outs and over-exposure also give white frames: a run above
+ * 255 - threshold with a flat picture counts only when real picture content (not a flat field) stands on both
+ * sides and that content differs (a flash returns to the same picture).
+ */
+import { confidence } from './confidence.js';
+import type { Candidate, Detector, DetectorOutput } from './detector.js';
+import { framesIn, gridDistance, scalar, scalarTrack, type FeatureSeries } from './series.js';
+
+/** A maximal run of dark or white frames, inclusive. */
+export interface FadeRun {
+  kind: 'black' | 'white';
+  first: number;
+  last: number;
+  /** Extent of the fade ramps around the run, inclusive. */
+  start_frame: number;
+  end_frame: number;
+  /** Darkest (or brightest) mean intensity inside the run. */
+  extreme: number;
+}
+
+/** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
+const CONTENT_STD = 10;
+
+/** Find the runs of black and white frames with their ramps. */
+export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[] {
+  const mean = scalarTrack(series, 'mean_rgb');
+  const std = scalarTrack(series, 'std_luma');
+  const maxRamp = framesIn(series, 3);
+  const runs: FadeRun[] = [];
+  const isBlack = (i: number): boolean => mean[i]! < threshold;
+  const isWhite = (i: number): boolean => mean[i]! > 255 - threshold && std[i]! < CONTENT_STD;
+  for (const [kind, test] of [['black', isBlack], ['white', isWhite]] as const) {
+    let i = 0;
+    while (i < series.count) {
+      if (!test(i)) {
+        i++;
+        continue;
+      }
+      const first = i;
+      let extreme = mean[i]!;
+      while (i + 1 < series.count && test(i + 1)) {
+        i++;
+        extreme = kind === 'black' ? Math.min(extreme, mean[i]!) : Math.max(extreme, mean[i]!);
+      }
+      const last = i;
+      // Ramps: intensity moving monotonically towards the run (a little noise allowed).
+      const towards = (a: number, b: number): boolean => (kind === 'black' ? mean[a]! >= mean[b]! - 0.5 : mean[a]! <= mean[b]! + 0.5);
+      let start = first;
+      while (start > 0 && first - start < maxRamp && towards(start - 1, start) && Math.abs(mean[start - 1]! - mean[start]!) > 0.05) start--;
+      let end = last;
+      while (end + 1 < series.count && end - last < maxRamp && towards(end + 1, end) && Math.abs(mean[end + 1]! - mean[end]!) > 0.05) end++;
+      runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
+      i++;
+    }
+  }
+  return runs.sort((a, b) => a.first - b.first);
+}
+
+/** The boundary a fade run gives, or null for opening/closing fades and white runs that are not fades. */
+export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: number, name = 'fade'): Candidate | null {
+  if (run.first === 0 || run.last === series.count - 1) return null;
+  if (run.kind === 'white') {
+    const before = run.start_frame - 1;
+    const after = run.end_frame + 1;
+    if (before < 0 || after >= series.count) return null;
+    if (scalar(series, before, 'std_luma') < CONTENT_STD || scalar(series, after, 'std_luma') < CONTENT_STD) return null;
+    if (gridDistance(series, before, after) < 12) return null;
+  }
+  const frame = run.first + Math.floor((run.last + 1 - run.first) / 2);
+  const depth = run.kind === 'black' ? threshold - run.extreme : run.extreme - (255 - threshold);
+  return {
+    frame,
+    kind: 'fade',
+    start_frame: run.start_frame,
+    end_frame: run.end_frame,
+    confidence: confidence(threshold + Math.max(0, depth), threshold),
+    detector: name,
+  };
+}
+
+/** Create a fade detector (threshold on mean RGB intensity, default 12). */
+export function createFadeDetector(options: { threshold?: number } = {}): Detector {
+  const threshold = options.threshold ?? 12;
+  return {
+    name: 'fade',
+    threshold,
+    detect(series: FeatureSeries): DetectorOutput {
+      const candidates: Candidate[] = [];
+      for (const run of findFadeRuns(series, threshold)) {
+        const c = fadeCandidate(series, run, threshold);
+        if (c !== null) candidates.push(c);
+      }
+      return { candidates, scores: [{ name: 'mean_rgb', values: scalarTrack(series, 'mean_rgb'), threshold }] };
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Filters shared by every detector: flash suppression and the minimum scene length. Composed after detection
+ * rather than re-implemented in each detector.
+ */
+import type { Candidate } from './detector.js';
+import { framesIn, gridDistance, type FeatureSeries } from './series.js';
+
+/**
+ * Drop cuts caused by a flash, a short white-out or anything that covers the picture for a few frames and
+ * leaves it as it was: a cut at i is a flash when, within `maxSeconds` (at least 3 frames), the picture
+ * returns to what it was at i-1. The cuts inside the flash (its end) are dropped too.
+ */
+export function suppressFlashes(series: FeatureSeries, candidates: readonly Candidate[], maxSeconds = 0.15): Candidate[] {
+  const maxFrames = Math.max(3, framesIn(series, maxSeconds));
+  const dropped = new Set<Candidate>();
+  for (const c of candidates) {
+    if (c.kind !== 'cut' || dropped.has(c) || c.frame < 1) continue;
+    const before = c.frame - 1;
+    const jump = gridDistance(series, before, c.frame);
+    // A flash covers the picture: a change too small to see in the colour layout is not one.
+    if (jump < 8) continue;
+    for (let k = 1; k <= maxFrames && c.frame + k < series.count; k++) {
+      const j = c.frame + k;
+      if (gridDistance(series, before, j) < 0.3 * jump) {
+        dropped.add(c);
+        for (const d of candidates) if (d.kind === 'cut' && d.frame > c.frame && d.frame <= j) dropped.add(d);
+        break;
+      }
+    }
+  }
+  return candidates.filter((c) => !dropped.has(c));
+}
+
+/**
+ * Enforce a minimum scene length in frames: scenes shorter than `minFrames` are merged. Candidates are taken
+ * in frame order; when two fall closer than the minimum, the more confident one stays. The first boundary
+ * must also be at least `minFrames` after frame 0.
+ */
+export function enforceMinSceneLength(candidates: readonly Candidate[], minFrames: number): Candidate[] {
+  const sorted = [...candidates].sort((a, b) => a.frame - b.frame || b.confidence - a.confidence);
+  const kept: Candidate[] = [];
+  for (const c of sorted) {
+    const previous = kept[kept.length - 1];
+    const previousFrame = previous?.frame ?? 0;
+    if (c.frame - previousFrame >= minFrames) {
+      kept.push(c);
+    } else if (previous !== undefined && c.confidence > previous.confidence) {
+      const beforePrevious = kept[kept.length - 2]?.frame ?? 0;
+      if (c.frame - beforePrevious >= minFrames) kept[kept.length - 1] = c;
+    }
+  }
+  return kept;
+}
+
+/** Frames for a minimum scene length given in seconds. */
+export function minSceneFrames(series: FeatureSeries, seconds: number): number {
+  return seconds <= 0 ? 1 : framesIn(series, seconds);
+}

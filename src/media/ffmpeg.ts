@@ -1,0 +1,144 @@
+/**
+ * Where the ffmpeg and ffprobe binaries are, and how every process is started: argument arrays only (no
+ * shell), inputs given as `file:` URLs so that a name like `http:x.mp4` or `concat:a|b` stays a local file, and a
+ * protocol whitelist so that a container cannot point ffmpeg at the network or at other files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DecodeError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+/** Paths to the two binaries. */
+export interface FfmpegPaths {
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+/** Options that choose binaries. Each falls back to an environment variable, then to the bundled package. */
+export interface FfmpegPathOptions {
+  /** Path to ffmpeg. Default: `SCENESCOPE_FFMPEG_PATH`, else `@ffmpeg-installer/ffmpeg`. */
+  ffmpegPath?: string | undefined;
+  /** Path to ffprobe. Default: `SCENESCOPE_FFPROBE_PATH`, else `ffprobe-static`. */
+  ffprobePath?: string | undefined;
+}
+
+/** Protocols an input may use: local files and our own pipes, nothing else. */
+export const PROTOCOL_WHITELIST = 'file,pipe';
+
+/**
+ * Electron packs node_modules into app.asar, where binaries cannot be executed; electron-builder unpacks them
+ * into app.asar.unpacked. Point there when the path goes through an asar archive.
+ */
+function unasar(p: string): string {
+  return p.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+}
+
+let bundled: FfmpegPaths | undefined;
+const bundledErrors: string[] = [];
+
+function bundledPaths(): FfmpegPaths {
+  if (bundled !== undefined) return bundled;
+  let ffmpeg = '';
+  let ffprobe = '';
+  try {
+    ffmpeg = unasar((require('@ffmpeg-installer/ffmpeg') as { path: string }).path);
+  } catch (error) {
+    bundledErrors.push(`@ffmpeg-installer/ffmpeg: ${String(error)}`);
+  }
+  try {
+    ffprobe = unasar((require('ffprobe-static') as { path: string }).path);
+  } catch (error) {
+    bundledErrors.push(`ffprobe-static: ${String(error)}`);
+  }
+  bundled = { ffmpeg, ffprobe };
+  return bundled;
+}
+
+/**
+ * Resolve the binaries: option, then `SCENESCOPE_FFMPEG_PATH` / `SCENESCOPE_FFPROBE_PATH`, then the bundled
+ * packages. Throws FFMPEG_NOT_FOUND naming every place that was tried.
+ */
+export function resolveFfmpegPaths(options: FfmpegPathOptions = {}): FfmpegPaths {
+  const pick = (which: 'ffmpeg' | 'ffprobe', option: string | undefined, envName: string): string => {
+    const tried: string[] = [];
+    for (const [source, candidate] of [
+      ['option', option],
+      [envName, process.env[envName]],
+      ['bundled package', bundledPaths()[which]],
+    ] as const) {
+      if (candidate === undefined || candidate === '') continue;
+      if (existsSync(candidate)) return candidate;
+      tried.push(`${source}: ${candidate} does not exist`);
+    }
+    throw new DecodeError('FFMPEG_NOT_FOUND', `Cannot find ${which} (${[...tried, ...bundledErrors].join('; ') || 'no candidate'}); set ${envName} or the ${which}Path option`);
+  };
+  return {
+    ffmpeg: pick('ffmpeg', options.ffmpegPath, 'SCENESCOPE_FFMPEG_PATH'),
+    ffprobe: pick('ffprobe', options.ffprobePath, 'SCENESCOPE_FFPROBE_PATH'),
+  };
+}
+
+/** An input argument that ffmpeg always reads as a local file, whatever characters the name holds. */
+export function fileUrl(filePath: string): string {
+  return `file:${path.resolve(filePath)}`;
+}
+
+/** Input options that every ffmpeg/ffprobe process gets before `-i`. */
+export function safeInputArgs(): string[] {
+  return ['-protocol_whitelist', PROTOCOL_WHITELIST];
+}
+
+/** A spawned process with its collected stderr tail. */
+export interface Spawned {
+  child: ChildProcess;
+  /** The last few KiB of stderr (for error messages). */
+  stderrTail(): string;
+}
+
+/**
+ * Spawn a binary with an argument array. An abort signal kills the process (SIGKILL: ffmpeg ignores nothing
+ * of that). Stdin is closed so ffmpeg never waits on the terminal.
+ */
+export function spawnTool(binary: string, args: readonly string[], options: { signal?: AbortSignal | undefined; onStderr?: ((chunk: string) => void) | undefined } = {}): Spawned {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    options.onStderr?.(chunk);
+    tail = (tail + chunk).slice(-8192);
+  });
+  const signal = options.signal;
+  if (signal !== undefined) {
+    const kill = (): void => {
+      child.kill('SIGKILL');
+    };
+    if (signal.aborted) kill();
+    else {
+      signal.addEventListener('abort', kill, { once: true });
+      child.once('close', () => signal.removeEventListener('abort', kill));
+    }
+  }
+  return { child, stderrTail: () => tail };
+}
+
+/** Run a tool to completion and collect stdout (as a Buffer), stderr and the exit code. */
+export function runTool(binary: string, args: readonly string[], options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const { child, stderrTail } = spawnTool(binary, args, { signal: options.signal });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.once('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(new DecodeError('FFMPEG_NOT_FOUND', `Cannot start ${path.basename(binary)}: ${error.message}`, { cause: error }));
+    });
+    child.once('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(chunks), stderr: stderrTail() });
+    });
+  });
+}

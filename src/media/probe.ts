@@ -1,0 +1,229 @@
+/**
+ * probe(path): the hosted API's VideoMetadata from ffprobe, plus the stream facts the decoder needs. Every
+ * kind of bad input ends here as an InputError with a stable code, before any decoding starts.
+ */
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AbortError, InputError, ScenescopeError, throwIfAborted } from '../errors.js';
+import type { VideoMetadata } from '../types.js';
+import { fileUrl, resolveFfmpegPaths, runTool, safeInputArgs, type FfmpegPathOptions } from './ffmpeg.js';
+
+/** Facts about the video stream that VideoMetadata does not carry. */
+export interface StreamInfo {
+  /** Index of the video stream ffmpeg will decode. */
+  index: number;
+  /** Clockwise display rotation in degrees: 0, 90, 180 or 270. */
+  rotation: 0 | 90 | 180 | 270;
+  /** Sample (pixel) aspect ratio as a number; 1 for square pixels. */
+  sample_aspect_ratio: number;
+  /** Width and height as shown: rotation and pixel aspect applied. */
+  display_width: number;
+  display_height: number;
+  /** Container start time of the stream in seconds (frame times are reported relative to the first frame). */
+  start_time: number;
+  /** True when the stream's real frame rate differs from its average: timestamps are not evenly spaced. */
+  variable_frame_rate: boolean;
+  /** Average frame rate, unrounded (VideoMetadata.frame_rate is rounded to 3 decimals). */
+  frame_rate: number;
+  /** Stream time base, e.g. [1, 30000]. */
+  time_base: [number, number];
+  /** Frame count from the container when it states one. */
+  nb_frames: number | null;
+  /** Pixel format, e.g. yuv420p. */
+  pix_fmt: string | null;
+  /** ffprobe's raw container name list, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
+  raw_format_name: string;
+}
+
+/** What probe() returns. */
+export interface ProbeResult {
+  /** Absolute path of the file. */
+  path: string;
+  metadata: VideoMetadata;
+  stream: StreamInfo;
+}
+
+/** Options for probe(). */
+export interface ProbeOptions extends FfmpegPathOptions {
+  signal?: AbortSignal | undefined;
+  /** Kill ffprobe after this long. Default 30 000 ms. */
+  timeoutMs?: number | undefined;
+}
+
+/** Largest width or height accepted (16K). */
+export const MAX_DIMENSION = 16384;
+
+const REFERENCE_FORMATS = new Set(['hls', 'applehttp', 'concat', 'dash', 'webm_dash_manifest', 'sdp', 'rtsp', 'rtp', 'mpegdash', 'ffmetadata']);
+const IMAGE_FORMATS = /^(image2|image2pipe|.*_pipe|apng|gif)$/;
+const IMAGE_CODECS = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp', 'tiff', 'jpeg2000', 'jpegls', 'ppm', 'pgm', 'pam', 'apng']);
+
+function parseRatio(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const [a, b] = value.split(/[/:]/).map(Number);
+  if (a === undefined || !Number.isFinite(a)) return null;
+  if (b === undefined) return a;
+  if (!Number.isFinite(b) || b === 0 || a === 0) return null;
+  return a / b;
+}
+
+function num(value: unknown): number | null {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The short container name a person expects ("mp4" rather than "mov,mp4,m4a,3gp,3g2,mj2"). */
+export function shortFormatName(raw: string, filePath: string, majorBrand: string | undefined): string {
+  const ext = path.extname(filePath).slice(1).toLowerCase();
+  const names = raw.split(',');
+  if (names.includes('mp4') || names.includes('mov')) {
+    if (['mp4', 'mov', '3gp', '3g2', 'mj2', 'm4a'].includes(ext)) return ext;
+    if (ext === 'm4v') return 'mp4';
+    return (majorBrand ?? '').trim() === 'qt' ? 'mov' : 'mp4';
+  }
+  if (names.includes('matroska') || names.includes('webm')) return ext === 'webm' ? 'webm' : 'mkv';
+  return names[0] ?? raw;
+}
+
+function normaliseRotation(degrees: number): 0 | 90 | 180 | 270 {
+  const r = ((Math.round(degrees / 90) * 90) % 360 + 360) % 360;
+  return r as 0 | 90 | 180 | 270;
+}
+
+async function checkFile(filePath: string): Promise<number> {
+  let info;
+  try {
+    info = await stat(filePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InputError('FILE_NOT_FOUND', `File not found: ${filePath}`, { cause: error, details: { path: filePath } });
+    throw new InputError('FILE_UNREADABLE', `Cannot read ${filePath}: ${(error as Error).message}`, { cause: error, details: { path: filePath } });
+  }
+  if (info.isDirectory()) throw new InputError('NOT_A_FILE', `${filePath} is a directory, not a video file`, { details: { path: filePath } });
+  if (!info.isFile()) throw new InputError('NOT_A_FILE', `${filePath} is not a regular file`, { details: { path: filePath } });
+  if (info.size === 0) throw new InputError('EMPTY_FILE', `${filePath} is empty (0 bytes)`, { details: { path: filePath } });
+  try {
+    const handle = await open(filePath, 'r');
+    await handle.close();
+  } catch (error) {
+    throw new InputError('FILE_UNREADABLE', `Cannot read ${filePath}: ${(error as Error).message}`, { cause: error, details: { path: filePath } });
+  }
+  return info.size;
+}
+
+interface FfprobeJson {
+  streams?: Record<string, unknown>[];
+  format?: Record<string, unknown>;
+}
+
+/**
+ * Probe a video file with ffprobe.
+ * @throws InputError with code FILE_NOT_FOUND, NOT_A_FILE, EMPTY_FILE, FILE_UNREADABLE, UNSUPPORTED_FORMAT,
+ *   EXTERNAL_REFERENCE, STILL_IMAGE, NO_VIDEO_STREAM or ABSURD_DIMENSIONS; DecodeError FFMPEG_NOT_FOUND;
+ *   AbortError.
+ */
+export async function probe(filePath: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const absolute = path.resolve(filePath);
+  throwIfAborted(options.signal);
+  const size = await checkFile(absolute);
+  const { ffprobe } = resolveFfmpegPaths(options);
+  const args = ['-v', 'error', ...safeInputArgs(), '-print_format', 'json', '-show_format', '-show_streams', fileUrl(absolute)];
+  const result = await runTool(ffprobe, args, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+  throwIfAborted(options.signal);
+  const stderr = result.stderr.trim();
+  if (/not on whitelist|Protocol not found|Unsupported protocol/i.test(stderr)) {
+    throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} refers to other files or network resources, which scenescope does not follow`, { details: { path: absolute, stderr } });
+  }
+  let json: FfprobeJson = {};
+  try {
+    json = JSON.parse(result.stdout.toString('utf8') || '{}') as FfprobeJson;
+  } catch {
+    json = {};
+  }
+  const format = json.format;
+  if (result.code !== 0 || format === undefined) {
+    if (result.code === null && !options.signal?.aborted) {
+      throw new InputError('UNSUPPORTED_FORMAT', `ffprobe did not finish reading ${path.basename(absolute)} in time`, { details: { path: absolute } });
+    }
+    const line = stderr.split('\n').pop() ?? '';
+    throw new InputError('UNSUPPORTED_FORMAT', `${path.basename(absolute)} is not a video file ffmpeg can read${line ? ` (${line.replace(/^.*?: /, '')})` : ''}`, { details: { path: absolute, stderr } });
+  }
+  const rawFormat = String(format['format_name'] ?? '');
+  if (rawFormat.split(',').some((name) => REFERENCE_FORMATS.has(name))) {
+    throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} is a ${rawFormat} playlist or reference file; scenescope reads only self-contained media files`, { details: { path: absolute, format: rawFormat } });
+  }
+  const streams = json.streams ?? [];
+  const video = streams.find((s) => s['codec_type'] === 'video' && (s['disposition'] as Record<string, unknown> | undefined)?.['attached_pic'] !== 1);
+  const audio = streams.find((s) => s['codec_type'] === 'audio');
+  const duration = num(format['duration']) ?? num(video?.['duration']);
+  if (video === undefined) {
+    if (streams.some((s) => s['codec_type'] === 'video')) {
+      throw new InputError('NO_VIDEO_STREAM', `${path.basename(absolute)} has only cover art, no video stream`, { details: { path: absolute } });
+    }
+    throw new InputError('NO_VIDEO_STREAM', `${path.basename(absolute)} has no video stream${audio ? ' (audio only)' : ''}`, { details: { path: absolute } });
+  }
+  const codec = String(video['codec_name'] ?? '');
+  const nbFrames = num(video['nb_frames']);
+  const imageContainer = rawFormat !== 'gif' && IMAGE_FORMATS.test(rawFormat);
+  const singleImage = rawFormat !== 'gif' && IMAGE_CODECS.has(codec) && (nbFrames === 1 || duration === null || duration <= 0);
+  if (imageContainer || singleImage) {
+    throw new InputError('STILL_IMAGE', `${path.basename(absolute)} is a still image (${codec}), not a video`, { details: { path: absolute, codec } });
+  }
+  const width = num(video['width']);
+  const height = num(video['height']);
+  if (width === null || height === null || width < 2 || height < 2 || width > MAX_DIMENSION || height > MAX_DIMENSION) {
+    throw new InputError('ABSURD_DIMENSIONS', `${path.basename(absolute)} has unsupported dimensions ${width ?? '?'}x${height ?? '?'} (accepted: 2 to ${MAX_DIMENSION} pixels a side)`, { details: { path: absolute, width, height } });
+  }
+  const rFrameRate = parseRatio(video['r_frame_rate']);
+  const avgFrameRate = parseRatio(video['avg_frame_rate']);
+  const frameRate = avgFrameRate ?? rFrameRate;
+  if (frameRate !== null && (frameRate <= 0 || frameRate > 1000)) {
+    throw new InputError('ABSURD_DIMENSIONS', `${path.basename(absolute)} has an unsupported frame rate of ${frameRate} fps`, { details: { path: absolute, frameRate } });
+  }
+  let rotation = 0;
+  const tags = (video['tags'] ?? {}) as Record<string, unknown>;
+  const sideData = (video['side_data_list'] ?? []) as Record<string, unknown>[];
+  const matrix = sideData.find((d) => d['rotation'] !== undefined);
+  if (matrix !== undefined) rotation = -Number(matrix['rotation']);
+  else if (tags['rotate'] !== undefined) rotation = Number(tags['rotate']);
+  const rot = normaliseRotation(Number.isFinite(rotation) ? rotation : 0);
+  const sar = parseRatio(video['sample_aspect_ratio']) ?? 1;
+  const sarValue = sar > 0 && sar < 100 ? sar : 1;
+  const shownWidth = Math.max(2, Math.round(width * sarValue));
+  const [displayWidth, displayHeight] = rot === 90 || rot === 270 ? [height, shownWidth] : [shownWidth, height];
+  const bitRate = num(format['bit_rate']) ?? num(video['bit_rate']);
+  const formatTags = (format['tags'] ?? {}) as Record<string, unknown>;
+  const metadata: VideoMetadata = {
+    duration_seconds: duration,
+    resolution: `${width}x${height}`,
+    width,
+    height,
+    frame_rate: frameRate === null ? null : Math.round(frameRate * 1000) / 1000,
+    video_codec: codec || null,
+    audio_codec: audio === undefined ? null : String(audio['codec_name'] ?? '') || null,
+    bitrate_kbps: bitRate !== null ? Math.round(bitRate / 1000) : duration !== null && duration > 0 ? Math.round((size * 8) / duration / 1000) : null,
+    file_size_bytes: size,
+    format_name: shortFormatName(rawFormat, absolute, typeof formatTags['major_brand'] === 'string' ? formatTags['major_brand'] : undefined),
+  };
+  const stream: StreamInfo = {
+    index: Number(video['index'] ?? 0),
+    rotation: rot,
+    sample_aspect_ratio: sarValue,
+    display_width: displayWidth,
+    display_height: displayHeight,
+    start_time: num(video['start_time']) ?? num(format['start_time']) ?? 0,
+    frame_rate: frameRate ?? 25,
+    time_base: (String(video['time_base'] ?? '1/1').split('/').map(Number) as [number, number]),
+    variable_frame_rate: rFrameRate !== null && avgFrameRate !== null && Math.abs(rFrameRate - avgFrameRate) / rFrameRate > 0.01,
+    nb_frames: nbFrames,
+    pix_fmt: typeof video['pix_fmt'] === 'string' ? video['pix_fmt'] : null,
+    raw_format_name: rawFormat,
+  };
+  return { path: absolute, metadata, stream };
+}
+
+/** Wrap anything unexpected as a ScenescopeError (keeps the ones that already are). */
+export function asScenescopeError(error: unknown): ScenescopeError {
+  if (error instanceof ScenescopeError) return error;
+  if (error instanceof Error && error.name === 'AbortError') return new AbortError(undefined, { cause: error });
+  return new ScenescopeError('INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
+}
