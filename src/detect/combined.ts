@@ -13,7 +13,7 @@ import { confidence } from './confidence.js';
 import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns } from './fade.js';
-import type { FeatureSeries } from './series.js';
+import { framesIn, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -47,8 +47,23 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
           cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });
         }
       }
+      const runs = findFadeRuns(series, fadeThreshold);
+      const mean = scalarTrack(series, 'mean_rgb');
+      const plateau = framesIn(series, 0.25);
+      const steadyBefore = (frame: number): boolean => {
+        if (frame - plateau < 0) return false;
+        for (let k = frame - plateau; k < frame; k++) {
+          if (mean[k]! >= fadeThreshold || (k > frame - plateau && Math.abs(mean[k]! - mean[k - 1]!) > 0.5)) return false;
+        }
+        return true;
+      };
+      // In near-black frames hue and saturation are noise: a content spike inside a black run is a cut only
+      // when it leaves a steady black plateau (a cut from black); otherwise it belongs to the fade.
+      const kept = cuts.filter((c) => !runs.some((run) => run.kind === 'black' && c.frame > run.start_frame && c.frame <= run.last && !(c.frame === run.first && run.start_frame === run.first) && !steadyBefore(c.frame)));
+      cuts.length = 0;
+      cuts.push(...kept);
       const fades: Candidate[] = [];
-      for (const run of findFadeRuns(series, fadeThreshold)) {
+      for (const run of runs) {
         const touched = cuts.some((c) => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1);
         if (touched) continue;
         const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');

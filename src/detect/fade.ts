@@ -25,6 +25,9 @@ export interface FadeRun {
   extreme: number;
 }
 
+/** Largest change of mean intensity between two frames of a fade ramp. */
+const MAX_RAMP_STEP = 24;
+
 /** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
 const CONTENT_STD = 10;
 
@@ -50,12 +53,15 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
         extreme = kind === 'black' ? Math.min(extreme, mean[i]!) : Math.max(extreme, mean[i]!);
       }
       const last = i;
-      // Ramps: intensity moving monotonically towards the run (a little noise allowed).
-      const towards = (a: number, b: number): boolean => (kind === 'black' ? mean[a]! >= mean[b]! - 0.5 : mean[a]! <= mean[b]! + 0.5);
+      // Ramps: intensity moving gradually towards the run. A step larger than MAX_RAMP_STEP is a cut, not a fade.
+      const ramp = (a: number, b: number): boolean => {
+        const step = kind === 'black' ? mean[a]! - mean[b]! : mean[b]! - mean[a]!;
+        return step > 0.05 && step < MAX_RAMP_STEP;
+      };
       let start = first;
-      while (start > 0 && first - start < maxRamp && towards(start - 1, start) && Math.abs(mean[start - 1]! - mean[start]!) > 0.05) start--;
+      while (start > 0 && first - start < maxRamp && ramp(start - 1, start)) start--;
       let end = last;
-      while (end + 1 < series.count && end - last < maxRamp && towards(end + 1, end) && Math.abs(mean[end + 1]! - mean[end]!) > 0.05) end++;
+      while (end + 1 < series.count && end - last < maxRamp && ramp(end + 1, end)) end++;
       runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
       i++;
     }

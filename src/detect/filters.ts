@@ -32,22 +32,16 @@ export function suppressFlashes(series: FeatureSeries, candidates: readonly Cand
 }
 
 /**
- * Enforce a minimum scene length in frames: scenes shorter than `minFrames` are merged. Candidates are taken
- * in frame order; when two fall closer than the minimum, the more confident one stays. The first boundary
- * must also be at least `minFrames` after frame 0.
+ * Enforce a minimum scene length in frames, as PySceneDetect does: candidates are taken in frame order and one
+ * that falls less than `minFrames` after the last kept boundary (or after frame 0) is dropped, so a scene
+ * shorter than the minimum merges into the one after it. Predictable: the same cuts survive whatever the
+ * confidences.
  */
 export function enforceMinSceneLength(candidates: readonly Candidate[], minFrames: number): Candidate[] {
   const sorted = [...candidates].sort((a, b) => a.frame - b.frame || b.confidence - a.confidence);
   const kept: Candidate[] = [];
   for (const c of sorted) {
-    const previous = kept[kept.length - 1];
-    const previousFrame = previous?.frame ?? 0;
-    if (c.frame - previousFrame >= minFrames) {
-      kept.push(c);
-    } else if (previous !== undefined && c.confidence > previous.confidence) {
-      const beforePrevious = kept[kept.length - 2]?.frame ?? 0;
-      if (c.frame - beforePrevious >= minFrames) kept[kept.length - 1] = c;
-    }
+    if (c.frame - (kept[kept.length - 1]?.frame ?? 0) >= minFrames) kept.push(c);
   }
   return kept;
 }

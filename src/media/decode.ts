@@ -175,6 +175,11 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
       const why = errors[0] ?? stderrTail().trim().split('\n').pop() ?? 'no frame decoded';
       throw new InputError('DECODE_FAILED', `No frame could be decoded from ${probed.path.split(/[\\/]/).pop()}: truncated or corrupt video (${why})`, { details: { path: probed.path, exitCode: code } });
     }
+    const expected = probed.stream.nb_frames;
+    const partial = errors.some((e) => /partial file/i.test(e)) || (expected !== null && errors.length > 0 && index < expected - Math.max(2, 0.02 * expected));
+    if (partial) {
+      throw new InputError('DECODE_FAILED', `${probed.path.split(/[\\/]/).pop()} is truncated or corrupt: decoded ${index} of ${expected ?? '?'} frames (${errors[0] ?? 'partial file'})`, { details: { path: probed.path, decoded: index, expected } });
+    }
     if (times.count !== index) {
       throw new InputError('DECODE_FAILED', `Decoder reported ${times.count} timestamps for ${index} frames`, { details: { path: probed.path } });
     }

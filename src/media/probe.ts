@@ -89,6 +89,34 @@ function normaliseRotation(degrees: number): 0 | 90 | 180 | 270 {
   return r as 0 | 90 | 180 | 270;
 }
 
+/** Containers recognisable by their first bytes: a file that starts like one and still fails to open is damaged. */
+const CONTAINER_MAGIC: [number, Buffer][] = [
+  [4, Buffer.from('ftyp')],
+  [4, Buffer.from('moov')],
+  [4, Buffer.from('mdat')],
+  [4, Buffer.from('free')],
+  [4, Buffer.from('wide')],
+  [0, Buffer.from([0x1a, 0x45, 0xdf, 0xa3])],
+  [0, Buffer.from('RIFF')],
+  [0, Buffer.from('FLV')],
+  [0, Buffer.from('OggS')],
+  [0, Buffer.from([0x00, 0x00, 0x01, 0xba])],
+];
+
+/** Text formats that make ffmpeg open other files or URLs. */
+const REFERENCE_MAGIC = /^(\uFEFF)?\s*(#EXTM3U|ffconcat version|<\?xml[\s\S]*<MPD|<MPD|v=0\s|RTSP\/|#EXTINF|\[playlist\])/i;
+
+async function sniff(filePath: string): Promise<Buffer> {
+  const handle = await open(filePath, 'r');
+  try {
+    const buffer = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(buffer, 0, 512, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function checkFile(filePath: string): Promise<number> {
   let info;
   try {
@@ -101,13 +129,20 @@ async function checkFile(filePath: string): Promise<number> {
   if (info.isDirectory()) throw new InputError('NOT_A_FILE', `${filePath} is a directory, not a video file`, { details: { path: filePath } });
   if (!info.isFile()) throw new InputError('NOT_A_FILE', `${filePath} is not a regular file`, { details: { path: filePath } });
   if (info.size === 0) throw new InputError('EMPTY_FILE', `${filePath} is empty (0 bytes)`, { details: { path: filePath } });
+  let head: Buffer;
   try {
-    const handle = await open(filePath, 'r');
-    await handle.close();
+    head = await sniff(filePath);
   } catch (error) {
     throw new InputError('FILE_UNREADABLE', `Cannot read ${filePath}: ${(error as Error).message}`, { cause: error, details: { path: filePath } });
   }
+  if (REFERENCE_MAGIC.test(head.toString('latin1'))) {
+    throw new InputError('EXTERNAL_REFERENCE', `${path.basename(filePath)} is a playlist or reference list; scenescope reads only self-contained media files`, { details: { path: filePath } });
+  }
   return info.size;
+}
+
+function looksLikeContainer(head: Buffer): boolean {
+  return CONTAINER_MAGIC.some(([at, magic]) => head.subarray(at, at + magic.length).equals(magic));
 }
 
 interface FfprobeJson {
@@ -145,6 +180,12 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
       throw new InputError('UNSUPPORTED_FORMAT', `ffprobe did not finish reading ${path.basename(absolute)} in time`, { details: { path: absolute } });
     }
     const line = stderr.split('\n').pop() ?? '';
+    if (/Operation not permitted|Unsafe file name/i.test(stderr)) {
+      throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} refers to other files, which scenescope does not follow`, { details: { path: absolute, stderr } });
+    }
+    if (looksLikeContainer(await sniff(absolute)) || /partial file/i.test(stderr)) {
+      throw new InputError('DECODE_FAILED', `${path.basename(absolute)} is truncated or corrupt: ffprobe cannot read its index${line ? ` (${line.replace(/^.*?: /, '')})` : ''}`, { details: { path: absolute, stderr } });
+    }
     throw new InputError('UNSUPPORTED_FORMAT', `${path.basename(absolute)} is not a video file ffmpeg can read${line ? ` (${line.replace(/^.*?: /, '')})` : ''}`, { details: { path: absolute, stderr } });
   }
   const rawFormat = String(format['format_name'] ?? '');
