@@ -1,0 +1,167 @@
+/**
+ * `scenescope models list|install|fetch`: the command-line face of the model registry.
+ *
+ *   scenescope models list [--models <dir>] [--quick] [--json]
+ *   scenescope models install --from <dir> [ids...] [--models <dir>] [--json]
+ *   scenescope models fetch [ids...] [--models <dir>] [--base-url <url>] [--include-optional] [--json]
+ *
+ * Common: `--manifest <file>` reads another manifest (mirrors, tests). The models folder defaults to
+ * SCENESCOPE_MODELS_DIR, else the per-user data folder (see docs/models.md).
+ * Exit codes: 0 success, 1 something failed or is not installed as asked, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import { ScenescopeError } from '../errors.js';
+import { fetchModels } from '../models/fetch.js';
+import { installModels, selectEntries, type InstallProgress, type InstallReport } from '../models/install.js';
+import { checkModel, defaultModelsDir, installHint, loadManifest, type ModelEntry, type ModelStatus } from '../models/registry.js';
+
+/** Where the command writes and which environment it reads. */
+export interface ModelsCommandIO {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `Usage:
+  scenescope models list [--models <dir>] [--quick] [--json]
+  scenescope models install --from <dir> [ids...] [--models <dir>] [--json]
+  scenescope models fetch [ids...] [--models <dir>] [--base-url <url>] [--include-optional] [--json]
+
+Options:
+  --models <dir>        models folder (default: $SCENESCOPE_MODELS_DIR, else ~/.local/share/scenescope/models)
+  --from <dir>          folder to install from (a USB stick, a copy of another models folder)
+  --base-url <url>      fetch from a mirror laid out as <url>/<id>/<file> (default: $SCENESCOPE_MODELS_BASE_URL)
+  --include-optional    fetch optional files too (for example the float32 captioner)
+  --quick               list: check presence and size only, skip sha256
+  --manifest <file>     use another model manifest
+  --json                print one JSON document
+`;
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text + ' ' : text + ' '.repeat(width - text.length);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+function listText(modelsDir: string, statuses: ModelStatus[]): string {
+  const lines = [`models folder: ${modelsDir}`];
+  for (const s of statuses) {
+    lines.push(`${pad(s.id, 28)}${pad(s.task, 16)}${s.state}${s.reason === undefined ? '' : ': ' + s.reason}`);
+    for (const f of s.files) {
+      if (f.state === 'missing' && f.optional) continue;
+      const note = f.state === 'ok' ? 'verified' : f.state === 'unverified' ? (f.reason === undefined ? 'present (not hashed)' : 'present, no pinned sha256') : (f.reason ?? f.state);
+      lines.push(`    ${pad(f.name, 44)}${note}${f.optional ? ' (optional)' : ''}`);
+    }
+  }
+  const missing = statuses.filter((s) => s.state !== 'installed');
+  if (missing.length > 0) lines.push('', `${missing.length} model(s) not installed. ${installHint('<id>', modelsDir)}`);
+  return lines.join('\n') + '\n';
+}
+
+function reportText(verb: string, report: InstallReport): string {
+  const lines = [`models folder: ${report.modelsDir}`];
+  for (const f of report.files) {
+    const what = f.action === 'installed' ? `${verb} (${formatBytes(f.bytes ?? 0)})` : f.action === 'present' ? 'already installed' : f.action === 'not-found' ? `not found: ${f.reason ?? ''}` : `FAILED: ${f.reason ?? ''}`;
+    lines.push(`${pad(f.id, 28)}${pad(f.file, 44)}${what}`);
+  }
+  lines.push('');
+  for (const m of report.models) lines.push(`${pad(m.id, 28)}${m.state}${m.reason === undefined ? '' : ': ' + m.reason}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Throttled progress lines on stderr (one per file per ~10 %), so logs stay short. */
+function progressPrinter(io: ModelsCommandIO, verb: string): (p: InstallProgress) => void {
+  const last = new Map<string, number>();
+  return (p) => {
+    const key = `${p.id}/${p.file}`;
+    const step = p.total === undefined || p.total === 0 ? Math.floor(p.done / (16 << 20)) : Math.floor((p.done / p.total) * 10);
+    if (last.get(key) === step) return;
+    last.set(key, step);
+    const share = p.total === undefined ? formatBytes(p.done) : `${formatBytes(p.done)} / ${formatBytes(p.total)}`;
+    io.stderr.write(`${verb} ${key}: ${share}\n`);
+  };
+}
+
+/**
+ * Run `scenescope models <subcommand> ...`. Never throws: errors are printed on stderr and turned into an exit code.
+ * @param argv the arguments after `models` (for example `['install', '--from', '/media/usb']`).
+ * @returns the process exit code: 0 success, 1 failure or not installed as asked, 2 usage error.
+ */
+export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        models: { type: 'string' },
+        from: { type: 'string' },
+        'base-url': { type: 'string' },
+        'include-optional': { type: 'boolean' },
+        quick: { type: 'boolean' },
+        manifest: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    io.stderr.write(`scenescope models: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [sub, ...ids] = positionals;
+  if (values.help === true || sub === undefined || sub === 'help') {
+    (values.help === true || sub === 'help' ? io.stdout : io.stderr).write(USAGE);
+    return values.help === true || sub === 'help' ? 0 : 2;
+  }
+  const usage = (message: string): number => {
+    io.stderr.write(`scenescope models ${sub}: ${message}\n\n${USAGE}`);
+    return 2;
+  };
+  const allowed: Record<string, readonly string[]> = {
+    list: ['models', 'quick', 'manifest', 'json'],
+    install: ['models', 'from', 'manifest', 'json'],
+    fetch: ['models', 'base-url', 'include-optional', 'manifest', 'json'],
+  };
+  const accepted = allowed[sub];
+  if (accepted === undefined) return usage(`unknown subcommand "${sub}"`);
+  const stray = Object.keys(values).find((k) => !accepted.includes(k));
+  if (stray !== undefined) return usage(`--${stray} does not apply to "${sub}"`);
+  if (sub === 'list' && ids.length > 0) return usage('list takes no ids');
+  if (sub === 'install' && values.from === undefined) return usage('--from <dir> is required');
+
+  try {
+    const manifest: ModelEntry[] = loadManifest(values.manifest);
+    const modelsDir = values.models ?? defaultModelsDir(io.env);
+    const json = values.json === true;
+    if (sub === 'list') {
+      const statuses: ModelStatus[] = [];
+      for (const entry of selectEntries(manifest, undefined)) statuses.push(await checkModel(entry, { modelsDir, verify: values.quick !== true }));
+      io.stdout.write(json ? JSON.stringify({ modelsDir, models: statuses }, null, 2) + '\n' : listText(modelsDir, statuses));
+      return 0;
+    }
+    const report =
+      sub === 'install'
+        ? await installModels({ from: values.from!, modelsDir, ids, manifest, ...(json ? {} : { onProgress: progressPrinter(io, 'copy') }) })
+        : await fetchModels({
+            modelsDir,
+            ids,
+            manifest,
+            env: io.env,
+            includeOptional: values['include-optional'] === true,
+            ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+            ...(json ? {} : { onProgress: progressPrinter(io, 'download') }),
+          });
+    io.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : reportText(sub === 'install' ? 'installed' : 'downloaded', report));
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    const code = error instanceof ScenescopeError ? ` [${error.code}]` : '';
+    io.stderr.write(`scenescope models ${sub}: ${(error as Error).message}${code}\n`);
+    return 1;
+  }
+}
