@@ -20,6 +20,7 @@ const HELP = `scenescope ${VERSION}: offline video analysis
 
 Usage:
   scenescope detect <video> [options]     find scene boundaries
+  scenescope models list|install|fetch    manage the local ONNX models (see docs/models.md)
   scenescope info                         show the feature backend and ffmpeg in use
   scenescope help | --help                this text
   scenescope --version
@@ -152,6 +153,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await detectCommand(rest, io, debug);
       case 'info':
         return await infoCommand(io);
+      case 'models': {
+        const { runModelsCommand } = await import('./models-command.js');
+        return await runModelsCommand(rest, io);
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
