@@ -12,7 +12,8 @@ import { adaptiveRatios } from './adaptive.js';
 import { confidence } from './confidence.js';
 import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
-import { fadeCandidate, findFadeRuns } from './fade.js';
+import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
+import { DEFAULT_GRADUAL, detectGradual, gradualCandidates } from './gradual.js';
 import { framesIn, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
@@ -57,9 +58,15 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
         }
         return true;
       };
-      // In near-black frames hue and saturation are noise: a content spike inside a black run is a cut only
-      // when it leaves a steady black plateau (a cut from black); otherwise it belongs to the fade.
-      const kept = cuts.filter((c) => !runs.some((run) => run.kind === 'black' && c.frame > run.start_frame && c.frame <= run.last && !(c.frame === run.first && run.start_frame === run.first) && !steadyBefore(c.frame)));
+      // In near-black frames hue and saturation are noise, and the first frames of a fast fade jump: a content
+      // spike inside a fade (its ramps or its run) belongs to the fade, unless it is an abrupt entry into the
+      // run or leaves a steady black plateau (a cut from black).
+      const insideFade = (c: Candidate, run: FadeRun): boolean =>
+        c.frame >= run.start_frame &&
+        c.frame <= run.end_frame &&
+        !(c.frame === run.first && run.start_frame === run.first) &&
+        !(run.kind === 'black' && c.frame > run.first && c.frame <= run.last && steadyBefore(c.frame));
+      const kept = cuts.filter((c) => !runs.some((run) => insideFade(c, run)));
       cuts.length = 0;
       cuts.push(...kept);
       const fades: Candidate[] = [];
@@ -69,11 +76,18 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
         const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
         if (f !== null) fades.push(f);
       }
+      // Gradual transitions that are not already a cut or a fade.
+      const { fits, score } = detectGradual(series);
+      const taken = [...cuts, ...fades];
+      const gradual = gradualCandidates(fits, 'scenescope', DEFAULT_GRADUAL.minRatio).filter(
+        (g) => !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) && !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame),
+      );
       return {
-        candidates: [...cuts, ...fades].sort((a, b) => a.frame - b.frame),
+        candidates: [...cuts, ...fades, ...gradual].sort((a, b) => a.frame - b.frame),
         scores: [
           { name: 'content_val', values: scores, threshold },
           { name: 'adaptive_ratio', values: ratios, threshold: 3 },
+          { name: 'gradual_ratio', values: score, threshold: DEFAULT_GRADUAL.minRatio },
         ],
       };
     },

@@ -25,8 +25,10 @@ export interface FadeRun {
   extreme: number;
 }
 
-/** Largest change of mean intensity between two frames of a fade ramp. */
+/** A change of mean intensity between two frames larger than this is a jump unless the change goes on. */
 const MAX_RAMP_STEP = 24;
+/** Smaller changes are noise, not a ramp. */
+const MIN_RAMP_STEP = 0.3;
 
 /** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
 const CONTENT_STD = 10;
@@ -53,15 +55,14 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
         extreme = kind === 'black' ? Math.min(extreme, mean[i]!) : Math.max(extreme, mean[i]!);
       }
       const last = i;
-      // Ramps: intensity moving gradually towards the run. A step larger than MAX_RAMP_STEP is a cut, not a fade.
-      const ramp = (a: number, b: number): boolean => {
-        const step = kind === 'black' ? mean[a]! - mean[b]! : mean[b]! - mean[a]!;
-        return step > 0.05 && step < MAX_RAMP_STEP;
-      };
+      // Ramps: intensity moving towards the run. A large step belongs to the ramp only when the change goes on
+      // after it (a fast fade); a lone jump followed by a steady picture is a cut into or out of the run.
+      const toward = (a: number, b: number): number => (kind === 'black' ? mean[a]! - mean[b]! : mean[b]! - mean[a]!);
+      const rampStep = (step: number, inward: number): boolean => step > MIN_RAMP_STEP && (step < MAX_RAMP_STEP || inward >= step / 3);
       let start = first;
-      while (start > 0 && first - start < maxRamp && ramp(start - 1, start)) start--;
+      while (start > 0 && first - start < maxRamp && rampStep(toward(start - 1, start), start + 1 < series.count ? toward(start, start + 1) : 0)) start--;
       let end = last;
-      while (end + 1 < series.count && end - last < maxRamp && ramp(end + 1, end)) end++;
+      while (end + 1 < series.count && end - last < maxRamp && rampStep(toward(end + 1, end), end > 0 ? toward(end, end - 1) : 0)) end++;
       runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
       i++;
     }

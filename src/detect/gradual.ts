@@ -1,0 +1,231 @@
+/**
+ * Gradual transitions: dissolves and wipes (and fades, which the fade detector names).
+ *
+ * First pass, multi-scale: for every frame i and half-width k (0.1 to 0.7 s), compare the frames k before and k
+ * after i (the "straddle") with how much each side changes by itself over the same span (the "steadiness").
+ * A transition shorter than 2k between two fairly steady shots makes the straddle large and the sides small;
+ * a pan or shake changes everything at a steady rate, so its straddle is only about twice its sides.
+ *
+ * Second pass, only on candidate windows [a, b]: model every frame between the two steady endpoints A = a and
+ * B = b on the 16x9 colour-layout grid:
+ * - dissolve (and fade): frame j = A + t_j (B - A) for one t_j for the whole picture;
+ * - wipe: every cell is either A's or B's (each switches once, at its own time).
+ * The better model's residual, relative to |B - A|, must be small: camera motion, objects and captions do not
+ * move the picture along the straight line from A to B. The endpoints must differ in structure (luma layout
+ * correlation below a bound), so that an exposure ramp (B = gain * A) is not a scene change, and most of the
+ * picture must change (a caption or an object changes only part of it). The progress t_j must rise
+ * monotonically; the boundary is placed where it crosses one half.
+ */
+import { GRID_SIZE } from '../features/types.js';
+import type { Candidate } from './detector.js';
+import { framesIn, gridDistance, type FeatureSeries } from './series.js';
+
+/** Tunables of the gradual detector. */
+export interface GradualOptions {
+  /** Least straddle/steadiness ratio for a candidate. */
+  minRatio: number;
+  /** Least straddle distance (grid mean absolute difference, 0..255). */
+  minJump: number;
+  /** Largest model residual relative to the mean change |B - A|. */
+  maxResidual: number;
+  /** Least fraction of grid values that change between A and B. */
+  minChangedFraction: number;
+  /** Largest correlation of A's and B's luma layouts (above it: same picture, e.g. an exposure change). */
+  maxStructureCorrelation: number;
+}
+
+/** Defaults, tuned on the generated corpus (docs/benchmarks.md). */
+export const DEFAULT_GRADUAL: GradualOptions = {
+  minRatio: 2.5,
+  minJump: 12,
+  maxResidual: 0.085,
+  minChangedFraction: 0.4,
+  maxStructureCorrelation: 0.9,
+};
+
+/** A fitted transition. */
+export interface GradualFit {
+  kind: 'dissolve' | 'wipe';
+  a: number;
+  b: number;
+  start_frame: number;
+  end_frame: number;
+  frame: number;
+  residual: number;
+  ratio: number;
+  jump: number;
+}
+
+const CELLS = GRID_SIZE / 3;
+
+function lumaCorrelation(g: Uint8Array, a: number, b: number): number {
+  let ma = 0;
+  let mb = 0;
+  for (let c = 0; c < CELLS; c++) {
+    ma += g[a * GRID_SIZE + 3 * c]!;
+    mb += g[b * GRID_SIZE + 3 * c]!;
+  }
+  ma /= CELLS;
+  mb /= CELLS;
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let c = 0; c < CELLS; c++) {
+    const x = g[a * GRID_SIZE + 3 * c]! - ma;
+    const y = g[b * GRID_SIZE + 3 * c]! - mb;
+    num += x * y;
+    da += x * x;
+    db += y * y;
+  }
+  if (da < 1e-9 || db < 1e-9) return 0;
+  return num / Math.sqrt(da * db);
+}
+
+/**
+ * Fit both models over (a, b). Returns per-frame progress (0..1) of the better model, its mean residual
+ * (relative to the mean |B - A|) and the fraction of values that change.
+ */
+export function fitTransition(series: FeatureSeries, a: number, b: number): { kind: 'dissolve' | 'wipe'; progress: Float64Array; residual: number; changed: number } {
+  const g = series.grid;
+  const oa = a * GRID_SIZE;
+  const ob = b * GRID_SIZE;
+  let dd = 0;
+  let dabs = 0;
+  let changed = 0;
+  for (let v = 0; v < GRID_SIZE; v++) {
+    const d = g[ob + v]! - g[oa + v]!;
+    dd += d * d;
+    dabs += Math.abs(d);
+    if (Math.abs(d) >= 10) changed++;
+  }
+  const meanChange = dabs / GRID_SIZE;
+  const n = b - a - 1;
+  const progressD = new Float64Array(Math.max(0, n));
+  const progressW = new Float64Array(Math.max(0, n));
+  let residualD = 0;
+  let residualW = 0;
+  for (let k = 0; k < n; k++) {
+    const oj = (a + 1 + k) * GRID_SIZE;
+    let dot = 0;
+    for (let v = 0; v < GRID_SIZE; v++) dot += (g[oj + v]! - g[oa + v]!) * (g[ob + v]! - g[oa + v]!);
+    const t = dd > 0 ? Math.max(0, Math.min(1, dot / dd)) : 0;
+    progressD[k] = t;
+    let rd = 0;
+    for (let v = 0; v < GRID_SIZE; v++) rd += Math.abs(g[oj + v]! - (g[oa + v]! + t * (g[ob + v]! - g[oa + v]!)));
+    residualD += rd / GRID_SIZE;
+    // Wipe: each cell (3 values) is nearer A or nearer B.
+    let rw = 0;
+    let bWeight = 0;
+    let total = 0;
+    for (let c = 0; c < CELLS; c++) {
+      let ea = 0;
+      let eb = 0;
+      let dc = 0;
+      for (let ch = 0; ch < 3; ch++) {
+        const v = 3 * c + ch;
+        ea += Math.abs(g[oj + v]! - g[oa + v]!);
+        eb += Math.abs(g[oj + v]! - g[ob + v]!);
+        dc += Math.abs(g[ob + v]! - g[oa + v]!);
+      }
+      rw += Math.min(ea, eb);
+      if (dc >= 15) {
+        total += dc;
+        if (eb < ea) bWeight += dc;
+      }
+    }
+    residualW += rw / GRID_SIZE;
+    progressW[k] = total > 0 ? bWeight / total : 0;
+  }
+  const norm = Math.max(1e-9, meanChange) * Math.max(1, n);
+  const rD = residualD / norm;
+  const rW = residualW / norm;
+  return rD <= rW
+    ? { kind: 'dissolve', progress: progressD, residual: rD, changed: changed / GRID_SIZE }
+    : { kind: 'wipe', progress: progressW, residual: rW, changed: changed / GRID_SIZE };
+}
+
+/** How far a progress curve is from rising monotonically (sum of its drops). */
+function nonMonotonic(progress: Float64Array): number {
+  let drops = 0;
+  let max = 0;
+  for (const p of progress) {
+    if (p < max) drops = Math.max(drops, max - p);
+    max = Math.max(max, p);
+  }
+  return drops;
+}
+
+/** Find gradual transitions. Pure. */
+export function detectGradual(series: FeatureSeries, options: GradualOptions = DEFAULT_GRADUAL): { fits: GradualFit[]; score: Float64Array } {
+  const n = series.count;
+  const score = new Float64Array(n);
+  const scales = [...new Set([0.1, 0.16, 0.24, 0.34, 0.46, 0.6].map((s) => framesIn(series, s)))].filter((k) => k >= 2);
+  // First pass: best ratio per frame over the scales.
+  const best: { ratio: number; k: number; jump: number }[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    let top = { ratio: 0, k: 0, jump: 0 };
+    for (const k of scales) {
+      if (i - 2 * k < 0 || i + 2 * k >= n) continue;
+      const jump = gridDistance(series, i - k, i + k);
+      if (jump < options.minJump) continue;
+      const steady = Math.max(gridDistance(series, i - 2 * k, i - k), gridDistance(series, i + k, i + 2 * k));
+      const ratio = jump / (steady + 2);
+      if (ratio > top.ratio) top = { ratio, k, jump };
+    }
+    best[i] = top;
+    score[i] = top.ratio;
+  }
+  // Local maxima above the ratio bound, strongest first, each verified by the model fit.
+  const peaks: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = best[i]!.ratio;
+    if (r < options.minRatio) continue;
+    const k = best[i]!.k;
+    let isMax = true;
+    for (let j = Math.max(0, i - k); j <= Math.min(n - 1, i + k); j++) {
+      if (j !== i && (best[j]!.ratio > r || (best[j]!.ratio === r && j < i))) {
+        isMax = false;
+        break;
+      }
+    }
+    if (isMax) peaks.push(i);
+  }
+  const fits: GradualFit[] = [];
+  for (const i of peaks) {
+    const { k, ratio, jump } = best[i]!;
+    const a = i - k;
+    const b = i + k;
+    if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) continue;
+    const fit = fitTransition(series, a, b);
+    if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) continue;
+    if (nonMonotonic(fit.progress) > 0.35) continue;
+    // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
+    let start = a + 1;
+    let end = b - 1;
+    let frame = i;
+    for (let q = 0; q < fit.progress.length; q++) if (fit.progress[q]! <= 0.08) start = a + 2 + q;
+    for (let q = fit.progress.length - 1; q >= 0; q--) if (fit.progress[q]! >= 0.92) end = a + q;
+    for (let q = 0; q < fit.progress.length; q++) {
+      if (fit.progress[q]! >= 0.5) {
+        frame = a + 1 + q;
+        break;
+      }
+    }
+    start = Math.min(start, frame);
+    end = Math.max(end, frame);
+    fits.push({ kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual, ratio, jump });
+  }
+  return { fits, score };
+}
+
+/** Gradual fits as boundary candidates. */
+export function gradualCandidates(fits: readonly GradualFit[], name: string, minRatio: number): Candidate[] {
+  return fits.map((f) => ({
+    frame: f.frame,
+    kind: f.kind,
+    start_frame: f.start_frame,
+    end_frame: f.end_frame,
+    confidence: Math.round(Math.min(1, 0.5 + 0.25 * Math.log2(f.ratio / minRatio) + 0.25 * (1 - f.residual / 0.085)) * 1000) / 1000,
+    detector: name,
+  }));
+}
