@@ -13,8 +13,8 @@ import { confidence } from './confidence.js';
 import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
-import { DEFAULT_GRADUAL, detectGradual, gradualCandidates } from './gradual.js';
-import { framesIn, scalarTrack, type FeatureSeries } from './series.js';
+import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
+import { framesIn, gridDistance, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -37,12 +37,15 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
     detect(series: FeatureSeries): DetectorOutput {
       const scores = contentScores(series);
       const ratios = adaptiveRatios(scores, 2);
+      // The wider window keeps the jitter of a handheld shot, calm and shaky frames in turn, from looking isolated.
+      const wide = adaptiveRatios(scores, 4);
       const cuts: Candidate[] = [];
       for (let i = 1; i < series.count; i++) {
         const s = scores[i]!;
         const r = ratios[i]!;
         const strong = s >= threshold && r >= 2;
-        const standsOut = s >= floor && r >= 3;
+        // A weaker cut must also change the picture: its structure (a shaken frame keeps it) or its colours.
+        const standsOut = s >= floor && r >= 3 && wide[i]! >= 3 && (lumaCorrelation(series.grid, i - 1, i) < 0.9 || gridDistance(series, i - 1, i) >= 8);
         if (strong || standsOut) {
           const c = strong ? confidence(s, threshold) : Math.min(confidence(s, threshold), confidence(r, 3));
           cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });

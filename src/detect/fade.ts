@@ -6,8 +6,8 @@
  * boundary.
  *
  * White is stricter, because flashes, white-outs and over-exposure also give white frames: a run above
- * 255 - threshold with a flat picture counts only when real picture content (not a flat field) stands on both
- * sides and that content differs (a flash returns to the same picture).
+ * 255 - 2 * threshold with a flat picture counts only when real picture content (not a flat field) stands on at
+ * least one side and the pictures on the two sides differ (a flash returns to the same picture).
  */
 import { confidence } from './confidence.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
@@ -30,6 +30,9 @@ const MAX_RAMP_STEP = 24;
 /** Smaller changes are noise, not a ramp. */
 const MIN_RAMP_STEP = 0.3;
 
+/** Largest luma standard deviation of a white frame. */
+const WHITE_STD = 5;
+
 /** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
 const CONTENT_STD = 10;
 
@@ -40,7 +43,8 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
   const maxRamp = framesIn(series, 3);
   const runs: FadeRun[] = [];
   const isBlack = (i: number): boolean => mean[i]! < threshold;
-  const isWhite = (i: number): boolean => mean[i]! > 255 - threshold && std[i]! < CONTENT_STD;
+  // White is judged by flatness as much as brightness: a fade to white often peaks a little below full white.
+  const isWhite = (i: number): boolean => mean[i]! > 255 - 2 * threshold && std[i]! < WHITE_STD;
   for (const [kind, test] of [['black', isBlack], ['white', isWhite]] as const) {
     let i = 0;
     while (i < series.count) {
@@ -77,10 +81,12 @@ export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: nu
     const before = run.start_frame - 1;
     const after = run.end_frame + 1;
     if (before < 0 || after >= series.count) return null;
-    if (scalar(series, before, 'std_luma') < CONTENT_STD || scalar(series, after, 'std_luma') < CONTENT_STD) return null;
+    if (Math.max(scalar(series, before, 'std_luma'), scalar(series, after, 'std_luma')) < CONTENT_STD) return null;
     if (gridDistance(series, before, after) < 12) return null;
   }
-  const frame = run.first + Math.floor((run.last + 1 - run.first) / 2);
+  // The middle of the run, as PySceneDetect places it; in a long run (a hold, or an exposure blow-out running
+  // into the fade) no later than a quarter second before the picture comes back.
+  const frame = Math.max(run.first + Math.floor((run.last + 1 - run.first) / 2), run.last + 1 - framesIn(series, 0.25));
   const depth = run.kind === 'black' ? threshold - run.extreme : run.extreme - (255 - threshold);
   return {
     frame,

@@ -58,7 +58,8 @@ export interface GradualFit {
 
 const CELLS = GRID_SIZE / 3;
 
-function lumaCorrelation(g: Uint8Array, a: number, b: number): number {
+/** Pearson correlation of the luma layouts (16x9 cell means) of frames a and b; 0 when either is flat. */
+export function lumaCorrelation(g: Uint8Array, a: number, b: number): number {
   let ma = 0;
   let mb = 0;
   for (let c = 0; c < CELLS; c++) {
