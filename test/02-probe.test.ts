@@ -108,6 +108,12 @@ suite('bad input: a typed error with a stable code, never a hang', () => {
     await rejectsWith(detectScenes(jpeg), 'STILL_IMAGE');
   });
 
+  test('absurd dimensions (a header claiming 20000x20000)', async () => {
+    const file = path.join(dir, 'huge.y4m');
+    writeFileSync(file, Buffer.concat([Buffer.from('YUV4MPEG2 W20000 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'), Buffer.alloc(4096)]));
+    await rejectsWith(detectScenes(file), 'ABSURD_DIMENSIONS', /20000x20000/);
+  });
+
   test('an HLS playlist that references local segments and URLs', async () => {
     const file = path.join(dir, 'list.m3u8');
     writeFileSync(file, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n${clip}\n#EXTINF:2.0,\nhttp://127.0.0.1:9/segment.ts\n#EXT-X-ENDLIST\n`);
@@ -136,5 +142,15 @@ suite('bad input: a typed error with a stable code, never a hang', () => {
     await assert.rejects(detectScenes(clip, { minSceneLength: 1 } as never), /Unknown option "minSceneLength" in detectScenes options; did you mean "minSceneLen"\?/);
     await assert.rejects(detectScenes(clip, { threshold: -1 }), /Expected number between 0 and 1000 for threshold but received -1 of type number/);
     await assert.rejects(detectScenes(clip, { detector: 'magic' as never }), (e: unknown) => e instanceof ScenescopeError && e.code === 'INVALID_OPTION');
+  });
+});
+
+suite('error codes', () => {
+  test('docs/errors.md lists exactly the codes of ERROR_CODES', async () => {
+    const { ERROR_CODES } = await import('../src/errors.js');
+    const { ROOT } = await import('./helpers/clips.js');
+    const doc = readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+    const listed = [...doc.split('## Bad input')[0]!.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual(listed, Object.keys(ERROR_CODES));
   });
 });

@@ -20,6 +20,7 @@ const HELP = `scenescope ${VERSION}: offline video analysis
 
 Usage:
   scenescope detect <video> [options]     find scene boundaries
+  scenescope bench <dataset-dir> [...]    accuracy and speed against ground truth (see docs/benchmarks.md)
   scenescope models list|install|fetch    manage the local ONNX models (see docs/models.md)
   scenescope info                         show the feature backend and ffmpeg in use
   scenescope help | --help                this text
@@ -153,6 +154,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await detectCommand(rest, io, debug);
       case 'info':
         return await infoCommand(io);
+      case 'bench': {
+        const { runBenchCommand } = await import('./bench-command.js');
+        return await runBenchCommand(rest, io);
+      }
       case 'models': {
         const { runModelsCommand } = await import('./models-command.js');
         return await runModelsCommand(rest, io);
