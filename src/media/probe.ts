@@ -180,6 +180,10 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
       throw new InputError('UNSUPPORTED_FORMAT', `ffprobe did not finish reading ${path.basename(absolute)} in time`, { details: { path: absolute } });
     }
     const line = stderr.split('\n').pop() ?? '';
+    const size = /Picture size (\d+x\d+) is invalid/.exec(stderr);
+    if (size !== null) {
+      throw new InputError('ABSURD_DIMENSIONS', `${path.basename(absolute)} has unsupported dimensions ${size[1]} (accepted: 2 to ${MAX_DIMENSION} pixels a side)`, { details: { path: absolute, stderr } });
+    }
     if (/Operation not permitted|Unsafe file name/i.test(stderr)) {
       throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} refers to other files, which scenescope does not follow`, { details: { path: absolute, stderr } });
     }
