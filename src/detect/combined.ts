@@ -14,7 +14,7 @@ import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
 import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
-import { framesIn, gridDistance, scalarTrack, type FeatureSeries } from './series.js';
+import { chromaDistance, framesIn, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -44,8 +44,9 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
         const s = scores[i]!;
         const r = ratios[i]!;
         const strong = s >= threshold && r >= 2;
-        // A weaker cut must also change the picture: its structure (a shaken frame keeps it) or its colours.
-        const standsOut = s >= floor && r >= 3 && wide[i]! >= 3 && (lumaCorrelation(series.grid, i - 1, i) < 0.9 || gridDistance(series, i - 1, i) >= 8);
+        // A weaker cut must also change the picture: its structure (a shaken frame or an exposure step keeps it)
+        // or its colours (chroma: an exposure step changes brightness, not hue).
+        const standsOut = s >= floor && r >= 3 && wide[i]! >= 3 && (lumaCorrelation(series.grid, i - 1, i) < 0.9 || chromaDistance(series, i - 1, i) >= 10);
         if (strong || standsOut) {
           const c = strong ? confidence(s, threshold) : Math.min(confidence(s, threshold), confidence(r, 3));
           cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });

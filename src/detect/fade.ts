@@ -84,9 +84,10 @@ export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: nu
     if (Math.max(scalar(series, before, 'std_luma'), scalar(series, after, 'std_luma')) < CONTENT_STD) return null;
     if (gridDistance(series, before, after) < 12) return null;
   }
-  // The middle of the run, as PySceneDetect places it; in a long run (a hold, or an exposure blow-out running
-  // into the fade) no later than a quarter second before the picture comes back.
-  const frame = Math.max(run.first + Math.floor((run.last + 1 - run.first) / 2), run.last + 1 - framesIn(series, 0.25));
+  // The middle of the run, as PySceneDetect places it; after a long hold (over half a second, or an exposure
+  // blow-out running into the transition) the new scene starts where the picture comes back.
+  const long = run.last + 1 - run.first > framesIn(series, 0.5);
+  const frame = long ? run.last + 1 : run.first + Math.floor((run.last + 1 - run.first) / 2);
   const depth = run.kind === 'black' ? threshold - run.extreme : run.extreme - (255 - threshold);
   return {
     frame,

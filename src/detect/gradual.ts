@@ -18,7 +18,7 @@
  */
 import { GRID_SIZE } from '../features/types.js';
 import type { Candidate } from './detector.js';
-import { framesIn, gridDistance, type FeatureSeries } from './series.js';
+import { framesIn, gridDistance, scalar, type FeatureSeries } from './series.js';
 
 /** Tunables of the gradual detector. */
 export interface GradualOptions {
@@ -145,6 +145,12 @@ export function fitTransition(series: FeatureSeries, a: number, b: number): { ki
     : { kind: 'wipe', progress: progressW, residual: rW, changed: changed / GRID_SIZE };
 }
 
+/** A frame that is a flat black or white field. */
+function isFlatField(series: FeatureSeries, i: number): boolean {
+  const mean = scalar(series, i, 'mean_rgb');
+  return scalar(series, i, 'std_luma') < 5 && (mean < 12 || mean > 231);
+}
+
 /** How far a progress curve is from rising monotonically (sum of its drops). */
 function nonMonotonic(progress: Float64Array): number {
   let drops = 0;
@@ -197,6 +203,8 @@ export function detectGradual(series: FeatureSeries, options: GradualOptions = D
     const a = i - k;
     const b = i + k;
     if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) continue;
+    // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
+    if (isFlatField(series, a) || isFlatField(series, b)) continue;
     const fit = fitTransition(series, a, b);
     if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) continue;
     if (nonMonotonic(fit.progress) > 0.35) continue;

@@ -68,6 +68,16 @@ export function gridDistance(series: FeatureSeries, a: number, b: number): numbe
   return sum / GRID_SIZE;
 }
 
+/** Mean absolute difference of the chroma (Cb, Cr) of the colour-layout grids of frames a and b (0..255). */
+export function chromaDistance(series: FeatureSeries, a: number, b: number): number {
+  const g = series.grid;
+  const oa = a * GRID_SIZE;
+  const ob = b * GRID_SIZE;
+  let sum = 0;
+  for (let k = 0; k < GRID_SIZE; k += 3) sum += Math.abs(g[oa + k + 1]! - g[ob + k + 1]!) + Math.abs(g[oa + k + 2]! - g[ob + k + 2]!);
+  return sum / ((2 * GRID_SIZE) / 3);
+}
+
 /** 1 - histogram intersection of the luma histograms of frames a and b (0 same, 1 disjoint). */
 export function histDistance(series: FeatureSeries, a: number, b: number): number {
   const h = series.hist;
