@@ -1,0 +1,520 @@
+/**
+ * Scene enrichment: for each scene a keyframe and thumbnail, the visible text, objects and ImageNet labels, a
+ * composed description with tags, an embedding and a confidence score, from local models only.
+ *
+ * createEnricher() locates the models once (verifying their sha256), opens one ONNX session per model and one
+ * pool of tesseract workers, and enrichScene() reuses them for every scene. Each step that fails for a scene
+ * (OCR, a model, the thumbnail, the caption) is recorded in the scene's `failures` and the rest goes on; only a
+ * scene none of whose frames can be decoded fails as a whole. Models that are not installed are listed by
+ * models() with the reason and the install hint, and the scene is described from what remains (visual facts
+ * and text). sharp, onnxruntime-node and tesseract.js are imported on first use.
+ *
+ * Per scene: one ffmpeg process decodes the keyframe and two more samples (25 % and 75 %) at full resolution;
+ * samples that look the same as an earlier one (64 x 36 reductions within 2 grey levels on average) are not
+ * run through the models again. onnxruntime-node runs inference on the calling thread, so ONNX work of
+ * concurrent scenes is serialised while tesseract (worker threads), sharp (libuv pool) and ffmpeg (processes)
+ * overlap with it.
+ */
+import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Captioner } from '../caption/index.js';
+import { AbortError, JobError, ScenescopeError, throwIfAborted, type ErrorCode } from '../errors.js';
+import { defaultModelsDir, getModelEntry, loadManifest, locateModel, type ModelLocation } from '../models/registry.js';
+import { bool, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
+import { sceneConfidence } from './confidence.js';
+import { describeScene, sceneTags, WEAK_LABEL } from './describe.js';
+import { decodeFramesAt, frameDurationOf } from './frames.js';
+import { chooseKeyframe, sampleTimes } from './keyframe.js';
+import { classify, meanEmbedding, topLabels, type Label } from './labels.js';
+import { countObjects, detectObjects, type Detection, type ObjectCount } from './objects.js';
+import { readSceneText, type SceneText } from './ocr.js';
+import { OcrPool } from './ocr-pool.js';
+import { DET_LIMIT_SIDE } from './ocr-detect.js';
+import { OnnxHost, type OnnxSession } from './onnx.js';
+import { writeThumbnail, type ThumbnailSettings } from './thumbnail.js';
+import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment } from './types.js';
+import { brightness, COLOUR_LAYOUT_DIMENSION, COLOUR_LAYOUT_MODEL, colourLayout, dominantColours, meanLuma, smallFrame, steadyMotion } from './visual.js';
+
+export type * from './types.js';
+export { characterErrorRate, editDistance } from './text.js';
+export { chooseKeyframe, sampleTimes } from './keyframe.js';
+export { describeScene, sceneTags } from './describe.js';
+export { sceneConfidence } from './confidence.js';
+export { COLOUR_LAYOUT_MODEL, COLOUR_LAYOUT_DIMENSION } from './visual.js';
+export { cosine } from './labels.js';
+
+/** Model ids the enricher uses (folder names in the models folder). */
+export const ENRICH_MODEL_IDS = { classifier: 'mobilenetv2-int8', objects: 'yolox-nano', textDetector: 'ppocr-v3-det' } as const;
+/** Id under which the tesseract engine is listed by models(). */
+export const TESSERACT_ID = 'tesseract-eng';
+
+const CLASSIFIER_FILE = 'mobilenetv2-12-int8-with-embedding.onnx';
+const CLASSIFIER_FILE_PLAIN = 'mobilenetv2-12-int8.onnx';
+const OPTION_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnails', 'concurrency', 'ocrRecycleAfter', 'signal', 'ffmpegPath', 'embedding', 'onnxThreads', 'textDetectorSide', 'captionModelDir'] as const;
+const THUMBNAIL_KEYS = ['dir', 'format', 'width', 'quality'] as const;
+
+/** Options after validation and defaults. */
+interface Resolved {
+  modelsDir: string;
+  ocr: boolean;
+  caption: boolean;
+  embedding: boolean;
+  thumbnails: ThumbnailSettings | null;
+  concurrency: number;
+  ocrRecycleAfter: number;
+  onnxThreads: number;
+  textDetectorSide: number;
+  captionModelDir: string | undefined;
+  signal: AbortSignal | undefined;
+  ffmpegPath: string | undefined;
+  /** The ONNX worker, created when the first model is opened. */
+  host?: OnnxHost;
+}
+
+/**
+ * Validate enricher options and apply defaults.
+ * @throws OptionError INVALID_OPTION naming the field (unknown keys get a "did you mean").
+ */
+export function resolveEnricherOptions(input: unknown): Resolved {
+  const o = plainOptions('enricher options', input, OPTION_KEYS);
+  const cores = availableParallelism();
+  const thumbnailsInput = o.thumbnails;
+  let thumbnails: ThumbnailSettings | null = null;
+  if (thumbnailsInput !== undefined) {
+    const t = plainOptions('thumbnails', thumbnailsInput, THUMBNAIL_KEYS);
+    thumbnails = {
+      dir: path.resolve(string('thumbnails.dir', t.dir)),
+      format: opt(t, 'format', 'jpeg' as const, (n, v) => oneOf(n, v, ['jpeg', 'webp'] as const), 'thumbnails.'),
+      width: opt(t, 'width', 320, (n, v) => integerIn(n, v, 16, 4096), 'thumbnails.'),
+      quality: opt(t, 'quality', 82, (n, v) => integerIn(n, v, 1, 100), 'thumbnails.'),
+    };
+  }
+  return {
+    modelsDir: path.resolve(opt(o, 'modelsDir', defaultModelsDir(), string)),
+    ocr: opt(o, 'ocr', true, bool),
+    caption: opt(o, 'caption', true, bool),
+    embedding: opt(o, 'embedding', true, bool),
+    thumbnails,
+    concurrency: opt(o, 'concurrency', Math.max(1, Math.min(2, cores)), (n, v) => integerIn(n, v, 1, 16)),
+    ocrRecycleAfter: opt(o, 'ocrRecycleAfter', 400, (n, v) => integerIn(n, v, 1, 1_000_000)),
+    onnxThreads: opt(o, 'onnxThreads', 1, (n, v) => integerIn(n, v, 1, 64)),
+    captionModelDir: opt(o, 'captionModelDir', undefined as string | undefined, (n, v) => path.resolve(string(n, v))),
+    textDetectorSide: opt(o, 'textDetectorSide', DET_LIMIT_SIDE, (n, v) => integerIn(n, v, 320, 2048)),
+    signal: opt(o, 'signal', undefined as AbortSignal | undefined, signalOption),
+    ffmpegPath: opt(o, 'ffmpegPath', undefined as string | undefined, string),
+  };
+}
+
+
+interface Loaded<T> {
+  value: T | null;
+  status: EnricherModelStatus;
+}
+
+function versionOf(id: string): string {
+  try {
+    return getModelEntry(id).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function taskOf(id: string, fallback: string): string {
+  try {
+    return getModelEntry(id).task;
+  } catch {
+    return fallback;
+  }
+}
+
+function missing(location: Extract<ModelLocation, { ok: false }>, task: string): EnricherModelStatus {
+  return { id: location.id, task, version: versionOf(location.id), status: 'missing', reason: location.reason, hint: location.hint };
+}
+
+function failed(id: string, task: string, error: unknown): EnricherModelStatus {
+  return { id, task, version: versionOf(id), status: 'failed', reason: (error as Error).message ?? String(error), hint: 'Check the model files with "scenescope models list --verify" and reinstall them' };
+}
+
+/** Open a session in the enricher's ONNX worker thread (started on first use). */
+function openSession(r: Resolved, file: string): Promise<OnnxSession> {
+  r.host ??= new OnnxHost();
+  return r.host.open(file, { intraOpNumThreads: r.onnxThreads });
+}
+
+async function loadClassifier(r: Resolved): Promise<Loaded<{ session: OnnxSession; labels: string[]; embeds: boolean }>> {
+  const id = ENRICH_MODEL_IDS.classifier;
+  const task = 'classify+embed';
+  const location = await locateModel(id, { modelsDir: r.modelsDir, verify: true });
+  if (!location.ok) return { value: null, status: missing(location, task) };
+  try {
+    const file = location.files[CLASSIFIER_FILE] ?? location.files[CLASSIFIER_FILE_PLAIN];
+    const labelsFile = location.files['imagenet-simple-labels.json'];
+    if (file === undefined || labelsFile === undefined) throw new Error(`${id} lacks ${CLASSIFIER_FILE} or imagenet-simple-labels.json`);
+    const labels = JSON.parse(await readFile(labelsFile, 'utf8')) as string[];
+    if (!Array.isArray(labels) || labels.length !== 1000) throw new Error('imagenet-simple-labels.json must hold 1000 labels');
+    const session = await openSession(r, file);
+    const embeds = session.outputNames.includes('embedding');
+    return { value: { session, labels, embeds }, status: { id, task: embeds ? task : 'classify', version: versionOf(id), status: 'loaded' } };
+  } catch (error) {
+    return { value: null, status: failed(id, task, error) };
+  }
+}
+
+async function loadObjects(r: Resolved): Promise<Loaded<{ session: OnnxSession; labels: string[] }>> {
+  const id = ENRICH_MODEL_IDS.objects;
+  const task = taskOf(id, 'detect-objects');
+  const location = await locateModel(id, { modelsDir: r.modelsDir, verify: true });
+  if (!location.ok) return { value: null, status: missing(location, task) };
+  try {
+    const file = location.files['yolox_nano.onnx'];
+    const labelsFile = location.files['coco_labels.txt'];
+    if (file === undefined || labelsFile === undefined) throw new Error(`${id} lacks yolox_nano.onnx or coco_labels.txt`);
+    const labels = (await readFile(labelsFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+    if (labels.length !== 80) throw new Error(`coco_labels.txt must hold 80 labels, not ${labels.length}`);
+    const session = await openSession(r, file);
+    return { value: { session, labels }, status: { id, task, version: versionOf(id), status: 'loaded' } };
+  } catch (error) {
+    return { value: null, status: failed(id, task, error) };
+  }
+}
+
+async function loadTextDetector(r: Resolved): Promise<Loaded<OnnxSession>> {
+  const id = ENRICH_MODEL_IDS.textDetector;
+  const task = taskOf(id, 'detect-text');
+  if (!r.ocr) return { value: null, status: { id, task, version: versionOf(id), status: 'disabled', reason: 'OCR is off (ocr: false)' } };
+  const location = await locateModel(id, { modelsDir: r.modelsDir, verify: true });
+  if (!location.ok) {
+    const status = missing(location, task);
+    status.reason = `${location.reason}; OCR falls back to tesseract on whole frames (slower, weaker over busy backgrounds)`;
+    return { value: null, status };
+  }
+  try {
+    const file = location.files['ch_PP-OCRv3_det_infer.onnx'];
+    if (file === undefined) throw new Error(`${id} lacks ch_PP-OCRv3_det_infer.onnx`);
+    return { value: await openSession(r, file), status: { id, task, version: versionOf(id), status: 'loaded' } };
+  } catch (error) {
+    return { value: null, status: failed(id, task, error) };
+  }
+}
+
+async function loadCaption(r: Resolved): Promise<Loaded<Captioner>> {
+  let ids: string[] = [];
+  try {
+    ids = loadManifest()
+      .filter((e) => e.task === 'caption')
+      .map((e) => e.id);
+  } catch {
+    ids = [];
+  }
+  const first = ids[0] ?? 'caption';
+  if (!r.caption) return { value: null, status: { id: first, task: 'caption', version: versionOf(first), status: 'disabled', reason: 'captioning is off (caption: false)' } };
+  if (r.captionModelDir !== undefined) {
+    // A folder named by the caller: used as it is (not in the manifest, so not verified).
+    const id = path.basename(r.captionModelDir);
+    try {
+      const { loadCaptioner } = await import('../caption/index.js');
+      const captioner = await loadCaptioner(r.captionModelDir, { threads: r.onnxThreads, modelId: id });
+      return { value: captioner, status: { id, task: 'caption', version: 'unverified (captionModelDir)', status: 'loaded' } };
+    } catch (error) {
+      return { value: null, status: failed(id, 'caption', error) };
+    }
+  }
+  let firstMissing: EnricherModelStatus | undefined;
+  for (const id of ids) {
+    const location = await locateModel(id, { modelsDir: r.modelsDir, verify: true });
+    if (!location.ok) {
+      firstMissing ??= missing(location, 'caption');
+      continue;
+    }
+    try {
+      // Imported on demand: the captioner and its tokenizer load only when a caption model is installed.
+      const { loadCaptioner } = await import('../caption/index.js');
+      const captioner = await loadCaptioner(location.dir, { threads: r.onnxThreads, modelId: id });
+      return { value: captioner, status: { id, task: 'caption', version: versionOf(id), status: 'loaded' } };
+    } catch (error) {
+      return { value: null, status: failed(id, 'caption', error) };
+    }
+  }
+  return {
+    value: null,
+    status: firstMissing ?? { id: first, task: 'caption', version: 'unknown', status: 'missing', reason: 'no caption model in the manifest', hint: 'Descriptions are composed from the detectors' },
+  };
+}
+
+async function loadPool(r: Resolved, detector: boolean): Promise<Loaded<OcrPool>> {
+  const status = { id: TESSERACT_ID, task: 'recognize-text', version: 'tesseract.js 6, eng 4.0.0_best_int' };
+  if (!r.ocr) return { value: null, status: { ...status, status: 'disabled', reason: 'OCR is off (ocr: false)' } };
+  try {
+    const pool = await OcrPool.create({ workers: r.concurrency, psm: detector ? '7' : '3', recycleAfter: r.ocrRecycleAfter });
+    return { value: pool, status: { ...status, status: 'loaded' } };
+  } catch (error) {
+    return { value: null, status: { ...status, status: 'failed', reason: (error as Error).message, hint: 'Reinstall scenescope (npm install): tesseract.js and @tesseract.js-data/eng ship with it' } };
+  }
+}
+
+/** A counting semaphore. */
+function limiter(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let free = slots;
+  const queue: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (free === 0) await new Promise<void>((resolve) => queue.push(resolve));
+    else free--;
+    try {
+      return await task();
+    } finally {
+      const next = queue.shift();
+      if (next !== undefined) next();
+      else free++;
+    }
+  };
+}
+
+function codeOf(error: unknown, fallback: ErrorCode): string {
+  return error instanceof ScenescopeError ? error.code : fallback;
+}
+
+function frameDifference(a: RgbImage, b: RgbImage): number {
+  if (a.data.length !== b.data.length) return Infinity;
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
+  return sum / a.data.length;
+}
+
+function validateSceneInput(input: EnrichSceneInput): void {
+  if (input === null || typeof input !== 'object') throw new ScenescopeError('INVALID_OPTION', 'Expected an object for enrichScene input');
+  string('videoPath', input.videoPath);
+  if (input.scene === null || typeof input.scene !== 'object') throw new ScenescopeError('INVALID_OPTION', 'Expected an object for scene');
+  integerIn('scene.scene_index', input.scene.scene_index, 0, Number.MAX_SAFE_INTEGER);
+  numberIn('scene.start_time', input.scene.start_time, 0, Number.MAX_VALUE);
+  numberIn('scene.end_time', input.scene.end_time, input.scene.start_time, Number.MAX_VALUE);
+  if (!Array.isArray(input.frames)) throw new ScenescopeError('INVALID_OPTION', 'Expected an array for frames');
+  numberIn('boundaryConfidence', input.boundaryConfidence, 0, 1);
+}
+
+/**
+ * Create an enricher: locate and verify the models, open their sessions and start the OCR workers, all once.
+ * Missing models are not an error: models() lists them with the reason and how to install them.
+ * @throws OptionError INVALID_OPTION for bad options; AbortError when `signal` is already aborted.
+ */
+export async function createEnricher(options: EnricherOptions = {}): Promise<Enricher> {
+  const r = resolveEnricherOptions(options);
+  throwIfAborted(r.signal);
+  const settled = await Promise.allSettled([loadClassifier(r), loadObjects(r), loadTextDetector(r), loadCaption(r)] as const);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure !== undefined) {
+    // Only an unreadable manifest gets here; release what did load so no thread keeps the process alive.
+    for (const s of settled) if (s.status === 'fulfilled' && s.value.value !== null && 'close' in s.value.value) await (s.value.value as Captioner).close().catch(() => undefined);
+    await r.host?.close();
+    throw failure.reason;
+  }
+  const [classifier, objects, textDetector, captioner] = settled.map((s) => (s as PromiseFulfilledResult<Loaded<unknown>>).value) as [
+    Awaited<ReturnType<typeof loadClassifier>>,
+    Awaited<ReturnType<typeof loadObjects>>,
+    Awaited<ReturnType<typeof loadTextDetector>>,
+    Awaited<ReturnType<typeof loadCaption>>,
+  ];
+  const pool = await loadPool(r, textDetector.value !== null);
+  const statuses: EnricherModelStatus[] = [classifier.status, objects.status, textDetector.status, pool.status, captioner.status];
+  const limit = limiter(r.concurrency);
+  let closed = false;
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    r.signal?.removeEventListener('abort', onAbort);
+    await pool.value?.close();
+    await captioner.value?.close().catch(() => undefined);
+    await r.host?.close();
+  };
+  const onAbort = (): void => {
+    void close();
+  };
+  r.signal?.addEventListener('abort', onAbort, { once: true });
+  if (r.signal?.aborted === true) {
+    await close();
+    throw new AbortError(undefined, { cause: r.signal.reason });
+  }
+
+  const enrichOne = async (input: EnrichSceneInput): Promise<SceneEnrichment> => {
+    const signals = [input.signal, r.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const check = (): void => {
+      throwIfAborted(signal);
+      if (closed) throw new JobError('INVALID_STATE', 'The enricher is closed');
+    };
+    check();
+    const timings: Record<string, number> = {};
+    const failures: EnrichFailure[] = [];
+    const used = new Set<string>();
+    const fail = (step: EnrichStep, error: unknown, fallback: ErrorCode): void => {
+      if (signal?.aborted === true || closed) throw error instanceof AbortError ? error : new AbortError(undefined, { cause: error });
+      failures.push({ step, code: codeOf(error, fallback), message: (error as Error).message ?? String(error) });
+    };
+    const timed = async <T>(key: string, run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await run();
+      } finally {
+        timings[key] = (timings[key] ?? 0) + Math.round((performance.now() - t) * 10) / 10;
+      }
+    };
+
+    const frames = input.frames;
+    const keyframe = chooseKeyframe(frames, input.scene);
+    const times = sampleTimes(frames, keyframe, 3);
+    const decodeOptions: Parameters<typeof decodeFramesAt>[2] = { frameDuration: frameDurationOf(frames.map((f) => f.time)), signal };
+    if (r.ffmpegPath !== undefined) decodeOptions.ffmpegPath = r.ffmpegPath;
+    const decoded = await timed('decode', () => decodeFramesAt(input.videoPath, times, decodeOptions));
+    check();
+    const keyDecoded = decoded.reduce((best, d) => (Math.abs(d.time - keyframe.time) < Math.abs(best.time - keyframe.time) ? d : best), decoded[0]!);
+    const keyImage = keyDecoded.image;
+
+    // Distinct samples: the keyframe first, then samples that differ from every kept one.
+    const smalls = await Promise.all(decoded.map((d) => smallFrame(d.image)));
+    const keyIndex = decoded.indexOf(keyDecoded);
+    const distinct: number[] = [keyIndex];
+    for (let i = 0; i < decoded.length; i++) {
+      if (i === keyIndex) continue;
+      if (distinct.every((j) => frameDifference(smalls[i]!, smalls[j]!) > 2)) distinct.push(i);
+    }
+    distinct.sort((a, b) => a - b);
+    const samples = distinct.map((i) => decoded[i]!.image);
+
+    const thumbnailTask = (async (): Promise<string | null> => {
+      if (r.thumbnails === null) return null;
+      try {
+        return await timed('thumbnail', () => writeThumbnail(keyImage, input.scene.scene_index, r.thumbnails!));
+      } catch (error) {
+        fail('thumbnail', error, 'INTERNAL');
+        return null;
+      }
+    })();
+
+    const ocrTask = (async (): Promise<SceneText | null> => {
+      if (pool.value === null) return null;
+      try {
+        const result = await readSceneText(samples, pool.value, textDetector.value, { signal, detectorSide: r.textDetectorSide });
+        timings.ocr_det = Math.round(result.detMs * 10) / 10;
+        timings.ocr_rec = Math.round(result.recMs * 10) / 10;
+        used.add(TESSERACT_ID);
+        if (result.mode === 'detector') used.add(ENRICH_MODEL_IDS.textDetector);
+        return result;
+      } catch (error) {
+        fail('ocr', error, 'OCR_FAILED');
+        return null;
+      }
+    })();
+
+    // Marked handled now: if a later step throws (abort), nobody awaits these.
+    thumbnailTask.catch(() => undefined);
+    ocrTask.catch(() => undefined);
+
+    // The ONNX worker serves the OCR detector and these models in turn.
+    let objectCounts: ObjectCount[] | null = null;
+    if (objects.value !== null) {
+      try {
+        const perFrame: Detection[][] = [];
+        await timed('objects', async () => {
+          for (const image of samples) perFrame.push(await detectObjects(objects.value!.session, objects.value!.labels, image));
+        });
+        objectCounts = countObjects(perFrame);
+        used.add(ENRICH_MODEL_IDS.objects);
+      } catch (error) {
+        fail('objects', error, 'MODEL_FAILED');
+      }
+    }
+    check();
+
+    let labels: Label[] | null = null;
+    let embedding: SceneEmbedding | null = null;
+    let embeddingStatus: SceneEnrichment['embedding_status'] = r.embedding ? 'failed' : 'skipped';
+    if (classifier.value !== null) {
+      try {
+        const outputs = await timed('labels', async () => {
+          const list = [];
+          for (const image of samples) list.push(await classify(classifier.value!.session, image));
+          return list;
+        });
+        labels = topLabels(
+          outputs.map((o) => o.probabilities),
+          classifier.value.labels,
+          WEAK_LABEL,
+        );
+        used.add(ENRICH_MODEL_IDS.classifier);
+        if (r.embedding && classifier.value.embeds) {
+          const vectors = outputs.map((o) => o.embedding).filter((v): v is Float32Array => v !== null);
+          embedding = { model: ENRICH_MODEL_IDS.classifier, dimension: vectors[0]!.length, vector: meanEmbedding(vectors) };
+          embeddingStatus = 'completed';
+        }
+      } catch (error) {
+        fail('labels', error, 'MODEL_FAILED');
+        if (r.embedding) fail('embedding', error, 'MODEL_FAILED');
+      }
+    }
+    if (r.embedding && embedding === null && (classifier.value === null || !classifier.value.embeds)) {
+      // No model embedding available at all: the colour-layout descriptor, the same for every scene of the run.
+      const vectors = distinct.map((i) => colourLayout(smalls[i]!));
+      embedding = { model: COLOUR_LAYOUT_MODEL, dimension: COLOUR_LAYOUT_DIMENSION, vector: meanEmbedding(vectors) };
+      embeddingStatus = 'completed';
+    }
+
+    let caption: string | null = null;
+    if (captioner.value !== null) {
+      try {
+        const raw = { data: Buffer.from(keyImage.data.buffer, keyImage.data.byteOffset, keyImage.data.length), width: keyImage.width, height: keyImage.height };
+        caption = (await timed('caption', () => captioner.value!.caption(raw, signal === undefined ? {} : { signal }))).text;
+        used.add(captioner.status.id);
+      } catch (error) {
+        fail('caption', error, 'MODEL_FAILED');
+      }
+    }
+
+    const [thumbnailPath, text] = await Promise.all([thumbnailTask, ocrTask]);
+    check();
+
+    const t = performance.now();
+    const keySmall = smalls[keyIndex]!;
+    const facts = {
+      objects: objectCounts,
+      labels,
+      brightness: brightness(frames, meanLuma(keySmall)),
+      colours: dominantColours(keySmall),
+      motion: steadyMotion(frames),
+      text: text?.text ?? null,
+      caption,
+    };
+    const description = describeScene(facts);
+    const tags = sceneTags(facts);
+    const evidence: number[] = [];
+    for (const o of objectCounts ?? []) evidence.push(o.score);
+    for (const l of labels ?? []) evidence.push(l.probability);
+    if (text !== null && text.text !== null) evidence.push(text.confidence);
+    const confidence = sceneConfidence({ boundary: input.boundaryConfidence, evidence, failedSteps: failures.length });
+    timings.describe = Math.round((performance.now() - t) * 10) / 10;
+
+    return {
+      keyframe_time: keyDecoded.time,
+      thumbnail_path: thumbnailPath,
+      description,
+      tags,
+      visible_text: text?.text ?? null,
+      confidence_score: confidence,
+      embedding,
+      embedding_status: embeddingStatus,
+      failures,
+      timings,
+      models_used: [...used],
+    };
+  };
+
+  return {
+    models: () => statuses.map((s) => ({ ...s })),
+    enrichScene: async (input) => {
+      validateSceneInput(input);
+      if (closed) throw new JobError('INVALID_STATE', 'The enricher is closed');
+      return limit(() => enrichOne(input));
+    },
+    close,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The types of scene enrichment: what the enricher takes for one scene and what it returns. Kept apart from the
+ * code so that importing them costs nothing (no sharp, onnxruntime or tesseract).
+ */
+
+/** An 8-bit RGB image, packed row-major, 3 bytes a pixel. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** Always 3. */
+  channels: 3;
+}
+
+/** The per-frame features the enricher reads (a subset of the detector's scalars, see src/features/types.ts). */
+export interface EnrichFrame {
+  /** Presentation time in seconds, first frame of the video at 0. */
+  time: number;
+  /** Mean luma 0..255. */
+  mean_luma: number;
+  /** Standard deviation of luma. */
+  std_luma: number;
+  /** Mean absolute Laplacian of luma (higher is sharper). */
+  sharpness: number;
+  /** Mean absolute brightness difference to the previous frame (0..255). */
+  delta_lum: number;
+}
+
+/** The scene being enriched (fields as in src/detect/types.ts `Scene`). */
+export interface EnrichSceneRef {
+  scene_index: number;
+  start_frame: number;
+  /** Exclusive. */
+  end_frame: number;
+  start_time: number;
+  /** Exclusive. */
+  end_time: number;
+}
+
+/** Input of {@link Enricher.enrichScene}. */
+export interface EnrichSceneInput {
+  /** The video file. */
+  videoPath: string;
+  /**
+   * Display rotation in degrees from the probe. Informational: ffmpeg applies the display matrix itself
+   * (autorotate), so decoded frames are already upright.
+   */
+  rotation?: number;
+  scene: EnrichSceneRef;
+  /** The scene's frames, in order (from `start_frame` to `end_frame - 1`). May be empty for a scene too short to measure. */
+  frames: readonly EnrichFrame[];
+  /**
+   * 0..1: how clear the scene's boundaries are. The caller passes the smaller confidence of the boundaries that
+   * open and close the scene (1 for the start and end of the video). See docs/confidence.md.
+   */
+  boundaryConfidence: number;
+  signal?: AbortSignal;
+}
+
+/** The steps of enrichment that can fail on their own without failing the scene. */
+export type EnrichStep = 'thumbnail' | 'ocr' | 'objects' | 'labels' | 'caption' | 'embedding';
+
+/** One failed step of one scene. */
+export interface EnrichFailure {
+  step: EnrichStep;
+  /** An error code from src/errors.ts (for example OCR_FAILED, MODEL_FAILED). */
+  code: string;
+  message: string;
+}
+
+/** A scene embedding with the model that made it. */
+export interface SceneEmbedding {
+  /** Model id: a manifest id (for example "mobilenetv2-int8") or "scenescope-colour-layout-v1". */
+  model: string;
+  dimension: number;
+  /** L2-normalised. */
+  vector: Float32Array;
+}
+
+/** What the enricher produces for one scene. */
+export interface SceneEnrichment {
+  /** Time of the representative frame (seconds, a real frame's presentation time). */
+  keyframe_time: number;
+  /** Thumbnail path relative to the thumbnails folder, or null when no thumbnails were asked for or writing failed. */
+  thumbnail_path: string | null;
+  /** One plain English sentence. Never empty. */
+  description: string;
+  /** Lower-case, deduplicated. */
+  tags: string[];
+  /** Lines of on-screen text joined by "\n", or null when none was read. */
+  visible_text: string | null;
+  /** 0..1, see docs/confidence.md. */
+  confidence_score: number;
+  embedding: SceneEmbedding | null;
+  embedding_status: 'completed' | 'failed' | 'skipped';
+  failures: EnrichFailure[];
+  /** Milliseconds spent per step for this scene (keys: decode, thumbnail, ocr_det, ocr_rec, objects, labels, caption, describe). */
+  timings: Record<string, number>;
+  /** The models that contributed to this scene (ids), for provenance. */
+  models_used: string[];
+}
+
+/** Status of one model or engine the enricher uses. */
+export interface EnricherModelStatus {
+  id: string;
+  task: string;
+  version: string;
+  status: 'loaded' | 'missing' | 'failed' | 'disabled';
+  reason?: string;
+  hint?: string;
+}
+
+/** Thumbnail settings. */
+export interface ThumbnailOptions {
+  /** Folder the thumbnails are written to (created when missing). */
+  dir: string;
+  /** Default "jpeg". */
+  format?: 'jpeg' | 'webp';
+  /** Width in pixels, 16..4096. Default 320. Height follows the display aspect ratio. */
+  width?: number;
+  /** Quality 1..100. Default 82. */
+  quality?: number;
+}
+
+/** Options of {@link createEnricher}. All optional. */
+export interface EnricherOptions {
+  /** The models folder (default: the registry's default, `SCENESCOPE_MODELS_DIR` or the per-user folder). */
+  modelsDir?: string;
+  /** Read on-screen text. Default true. */
+  ocr?: boolean;
+  /** Use an installed image captioner for the description. Default true. */
+  caption?: boolean;
+  /**
+   * A caption model folder to use instead of looking in the models folder (Optimum's VisionEncoderDecoder ONNX
+   * layout, see src/caption). Not in the manifest, so not verified.
+   */
+  captionModelDir?: string;
+  /** Write a thumbnail per scene. Default: none. */
+  thumbnails?: ThumbnailOptions;
+  /** Scenes enriched at once (sizes the OCR worker pool and ONNX threads). 1..16, default min(2, cores). */
+  concurrency?: number;
+  /** Recycle a tesseract worker after this many images (its memory grows). Default 400. */
+  ocrRecycleAfter?: number;
+  /** Compute an embedding per scene. Default true; false gives embedding_status "skipped". */
+  embedding?: boolean;
+  /** onnxruntime intra-op threads per session. Default 1 (inference runs on the calling thread; OCR workers use the other cores). */
+  onnxThreads?: number;
+  /** Longest side of the frame fed to the text detector, 320..2048. Default 736 (PaddleOCR uses 960: 736 costs ~40 % less, measured no worse on 360p/720p captions). */
+  textDetectorSide?: number;
+  /** Aborting closes the enricher (terminates OCR workers, releases sessions). */
+  signal?: AbortSignal;
+  /** Path to ffmpeg (default: `SCENESCOPE_FFMPEG_PATH`, then the bundled binary). */
+  ffmpegPath?: string;
+}
+
+/** A scene enricher: models loaded once, reused for every scene. */
+export interface Enricher {
+  /** The models and engines the enricher uses, with their status. */
+  models(): EnricherModelStatus[];
+  /**
+   * Enrich one scene. Steps that fail (OCR, caption, a model) are listed in `failures` and the rest goes on.
+   * @throws AbortError when the scene's or the enricher's signal is aborted; InputError DECODE_FAILED when no
+   *   frame of the scene can be decoded; JobError INVALID_STATE after close().
+   */
+  enrichScene(input: EnrichSceneInput): Promise<SceneEnrichment>;
+  /** Terminate OCR workers and release model sessions. Idempotent. */
+  close(): Promise<void>;
+}
