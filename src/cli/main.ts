@@ -22,6 +22,7 @@ Usage:
   scenescope detect <video> [options]     find scene boundaries
   scenescope bench <dataset-dir> [...]    accuracy and speed against ground truth (see docs/benchmarks.md)
   scenescope models list|install|fetch    manage the local ONNX models (see docs/models.md)
+  scenescope analyze <video> [options]    scenes with thumbnails, text, description, tags, embeddings
   scenescope info                         show the feature backend and ffmpeg in use
   scenescope help | --help                this text
   scenescope --version
@@ -37,6 +38,14 @@ detect options:
   --backend <b>            auto | native | typescript (feature kernel; default auto)
   --no-progress            no progress bar on stderr
   --debug                  print stack traces on errors
+
+analyze options (and --detector, --threshold, --min-scene-len, --output, --no-progress as above):
+  --format json            one JSON document (schema_version 1)
+  --thumbnails <dir>       where thumbnails go; thumbnail_url is relative to it
+  --thumbnail-format <f>   jpeg (default) | webp
+  --models <dir>           models folder (default SCENESCOPE_MODELS_DIR, else ~/.local/share/scenescope/models)
+  --no-ocr                 do not read on-screen text
+  --no-caption             do not use an installed image captioner
 `;
 
 /** Usage errors: exit code 2. */
@@ -119,6 +128,67 @@ async function detectCommand(argv: string[], io: CliIO, debug: boolean): Promise
   }
 }
 
+async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    format: { type: 'string', default: 'json' },
+    thumbnails: { type: 'string' },
+    'thumbnail-format': { type: 'string' },
+    ocr: { type: 'boolean', default: true },
+    caption: { type: 'boolean', default: true },
+    models: { type: 'string' },
+    detector: { type: 'string' },
+    threshold: { type: 'string' },
+    'min-scene-len': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    progress: { type: 'boolean', default: true },
+    debug: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'analyze needs a video file' : `analyze takes one video file, got ${positionals.length}`);
+  if (values['format'] !== 'json') throw new UsageError(`--format must be json, got ${JSON.stringify(values['format'])}`);
+  const detector = values['detector'] as string | undefined;
+  if (detector !== undefined && !(DETECTOR_NAMES as readonly string[]).includes(detector)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, got ${JSON.stringify(detector)}`);
+  const { analyzeFile } = await import('../api/analyze.js');
+  const bar = progressBar(io, values['progress'] === true);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  const options: Parameters<typeof analyzeFile>[1] = {
+    signal: controller.signal,
+    ocr: values['ocr'] !== false,
+    caption: values['caption'] !== false,
+    onProgress: (p) => bar.update(p.percent, p.currentStep),
+  };
+  const modelsDir = (values['models'] as string | undefined) ?? io.env['SCENESCOPE_MODELS_DIR'];
+  if (modelsDir !== undefined) options.modelsDir = modelsDir;
+  if (values['thumbnails'] !== undefined) options.thumbnailsDir = values['thumbnails'] as string;
+  if (values['thumbnail-format'] !== undefined) options.thumbnailFormat = values['thumbnail-format'] as 'jpeg';
+  if (detector !== undefined) options.detector = detector as DetectorName;
+  if (values['threshold'] !== undefined) options.threshold = numberArg('threshold', values['threshold']);
+  if (values['min-scene-len'] !== undefined) options.minSceneLen = numberArg('min-scene-len', values['min-scene-len']);
+  try {
+    const result = await analyzeFile(positionals[0]!, options);
+    bar.done();
+    const doc = {
+      schema_version: 1,
+      video: result.video,
+      frame_count: result.frame_count,
+      frame_rate: result.frame_rate,
+      thumbnails_dir: result.thumbnails_dir,
+      scenes: result.scenes,
+      models: result.models.map(({ id, task, version, status, reason, hint }) => ({ id, task, version, status, ...(reason ? { reason } : {}), ...(hint ? { hint } : {}) })),
+    };
+    const text = JSON.stringify(doc, null, 2) + '\n';
+    if (values['output'] !== undefined) await writeFile(values['output'] as string, text);
+    else io.stdout.write(text);
+    return 0;
+  } catch (error) {
+    bar.done();
+    return fail(io, error, debug);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
 async function infoCommand(io: CliIO): Promise<number> {
   const { loadFeatureEngine } = await import('../features/engine.js');
   const { resolveFfmpegPaths } = await import('../media/ffmpeg.js');
@@ -152,6 +222,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return 0;
       case 'detect':
         return await detectCommand(rest, io, debug);
+      case 'analyze':
+        return await analyzeCommand(rest, io, debug);
       case 'info':
         return await infoCommand(io);
       case 'bench': {
