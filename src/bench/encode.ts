@@ -2,13 +2,12 @@
  * Encode raw RGB24 frames to an H.264 MP4 with the bundled ffmpeg, fed through its stdin with backpressure:
  * `write()` resolves when the pipe can take more, so memory stays flat however long the clip is.
  *
- * The binary comes from src/media/ffmpeg.ts (resolveFfmpegPaths). The process is spawned here rather than with
- * spawnTool because spawnTool closes stdin; the arguments are an array, never a shell line, and the output is a
- * `file:` URL.
+ * The binary and the process come from src/media/ffmpeg.ts (resolveFfmpegPaths, spawnTool with a stdin pipe);
+ * the arguments are an array, never a shell line, and the output is a `file:` URL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { AbortError, DecodeError } from '../errors.js';
-import { fileUrl, resolveFfmpegPaths, type FfmpegPathOptions } from '../media/ffmpeg.js';
+import { fileUrl, resolveFfmpegPaths, spawnTool, type FfmpegPathOptions } from '../media/ffmpeg.js';
 
 /** Options of {@link FrameEncoder}. */
 export interface EncoderOptions extends FfmpegPathOptions {
@@ -32,7 +31,7 @@ export class FrameEncoder {
   private readonly child: ChildProcess;
   private readonly done: Promise<void>;
   private failure: Error | undefined;
-  private stderr = '';
+  private readonly stderrTail: () => string;
   private readonly frameBytes: number;
   /** Frames written so far. */
   frames = 0;
@@ -50,11 +49,9 @@ export class FrameEncoder {
       '-r', String(options.fps), '-movflags', '+faststart',
       fileUrl(output),
     ];
-    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], windowsHide: true });
-    this.child.stderr?.setEncoding('utf8');
-    this.child.stderr?.on('data', (chunk: string) => {
-      this.stderr = (this.stderr + chunk).slice(-4000);
-    });
+    const spawned = spawnTool(ffmpeg, args, { stdin: 'pipe', stdout: 'ignore' });
+    this.child = spawned.child;
+    this.stderrTail = spawned.stderrTail;
     this.child.stdin?.on('error', (error) => {
       this.failure ??= error;
     });
@@ -73,7 +70,7 @@ export class FrameEncoder {
       this.child.once('close', (code) => {
         signal?.removeEventListener('abort', onAbort);
         if (this.failure instanceof AbortError) reject(this.failure);
-        else if (code !== 0) reject(new DecodeError('INTERNAL', `ffmpeg could not encode ${output} (exit ${String(code)}): ${this.stderr.trim().split('\n').pop() ?? ''}`));
+        else if (code !== 0) reject(new DecodeError('INTERNAL', `ffmpeg could not encode ${output} (exit ${String(code)}): ${this.stderrTail().trim().split('\n').pop() ?? ''}`));
         else resolve();
       });
     });
@@ -95,7 +92,7 @@ export class FrameEncoder {
         };
         const onClose = (): void => {
           stdin.off('drain', onDrain);
-          reject(this.failure ?? new DecodeError('INTERNAL', `ffmpeg exited early: ${this.stderr.trim()}`));
+          reject(this.failure ?? new DecodeError('INTERNAL', `ffmpeg exited early: ${this.stderrTail().trim()}`));
         };
         stdin.once('drain', onDrain);
         this.child.once('close', onClose);

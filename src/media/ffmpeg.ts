@@ -100,10 +100,15 @@ export interface Spawned {
 
 /**
  * Spawn a binary with an argument array. An abort signal kills the process (SIGKILL: ffmpeg ignores nothing
- * of that). Stdin is closed so ffmpeg never waits on the terminal.
+ * of that). Stdin is closed so ffmpeg never waits on the terminal, unless `stdin: 'pipe'` asks for a pipe to
+ * feed it (an encoder reading raw frames); stdout is a pipe unless `stdout: 'ignore'`.
  */
-export function spawnTool(binary: string, args: readonly string[], options: { signal?: AbortSignal | undefined; onStderr?: ((chunk: string) => void) | undefined } = {}): Spawned {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+export function spawnTool(
+  binary: string,
+  args: readonly string[],
+  options: { signal?: AbortSignal | undefined; onStderr?: ((chunk: string) => void) | undefined; stdin?: 'pipe' | 'ignore'; stdout?: 'pipe' | 'ignore' } = {},
+): Spawned {
+  const child = spawn(binary, args, { stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'], windowsHide: true });
   let tail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
