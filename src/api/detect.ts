@@ -152,13 +152,15 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
     })) {
       const at = slot++;
       const count = batch.count;
-      inflight.push(
-        pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
-          batches[at] = features;
-          done += count;
-          report();
-        }),
-      );
+      const computed = pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
+        batches[at] = features;
+        done += count;
+        report();
+      });
+      // A rejection (abort, worker failure) can arrive while the loop waits on the decoder; it is rethrown by
+      // the awaits below, so mark it handled now rather than let Node report it as unhandled.
+      computed.catch(() => undefined);
+      inflight.push(computed);
       if (inflight.length >= maxInflight) await inflight.shift();
     }
     await Promise.all(inflight);
