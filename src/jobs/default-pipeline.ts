@@ -1,0 +1,198 @@
+/**
+ * The default analysis pipeline: the real engine, in three resumable steps.
+ *
+ * - probe: `probe(path)`: VideoMetadata (bad files fail here with their InputError code).
+ * - detect: `detectScenes(path)`: boundaries and scenes, progress as "Detecting scenes (1520/3440 frames)".
+ *   The per-frame measures the enricher needs go to a small file in the job's folder (frames-file.ts).
+ * - enrich (status `uploading_to_vlm`): the scene enricher (src/enrich: keyframe, on-screen text, objects,
+ *   labels, caption, description, tags, embedding, confidence) with whatever models are installed, then a
+ *   thumbnail per scene at its keyframe. One enricher serves every job of the pipeline; it is created on first
+ *   use and closed by close(). A scene the enricher cannot do keeps null text and lists why in its errors; an
+ *   enricher that cannot start at all (broken installation) leaves every scene with a thumbnail, null text,
+ *   embedding_status "failed" and the reason.
+ *   With `enrichment: 'thumbnails'` only the thumbnails are made (text null, embedding_status "pending").
+ */
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { detectScenes, type DetectOptions } from '../api/detect.js';
+import type { Enricher, EnricherOptions, SceneEnrichment } from '../enrich/types.js';
+import { AbortError, ScenescopeError } from '../errors.js';
+import { probe } from '../media/probe.js';
+import type { SceneIssue } from '../store/types.js';
+import { FRAMES_FILE, readFramesFile, writeFramesFile } from './frames-file.js';
+import { sceneConfidence, type AnalysisPipeline, type DetectStepOutput, type EnrichedScene, type EnrichStepOutput, type PipelineStep, type ProbeStepOutput, type StepContext } from './pipeline.js';
+import { writeSceneThumbnails } from './thumbnails.js';
+
+/** Options of {@link createDefaultPipeline}. */
+export interface DefaultPipelineOptions {
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  /** detectScenes options (detector, threshold, minSceneLen, backend...). */
+  detect?: Omit<DetectOptions, 'signal' | 'onProgress' | 'ffmpegPath' | 'ffprobePath' | 'statsFile'>;
+  /** "full" (default): the scene enricher; "thumbnails": thumbnails only. */
+  enrichment?: 'full' | 'thumbnails';
+  /** Enricher options (modelsDir, ocr, caption, concurrency...). */
+  enricher?: Omit<EnricherOptions, 'thumbnails' | 'signal' | 'ffmpegPath'>;
+  /** Thumbnail width in pixels. Default 320. */
+  thumbnailWidth?: number;
+  /** A custom enrich step instead of the enricher. */
+  enrich?: (ctx: StepContext, detected: DetectStepOutput, probed: ProbeStepOutput) => Promise<EnrichStepOutput>;
+}
+
+/** Static step weights (relative costs on short clips); measured costs replace them after a few jobs. */
+const WEIGHTS = { probe: 1, detect: 8, enrich: 10 } as const;
+/** Scenes handed to the enricher at once (it has its own limit; this keeps progress in order). */
+const ENRICH_WINDOW = 2;
+
+function issueOf(error: unknown, stage: string): SceneIssue {
+  return { stage, code: error instanceof ScenescopeError ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Build the default pipeline. */
+export function createDefaultPipeline(options: DefaultPipelineOptions = {}): AnalysisPipeline {
+  const paths: { ffmpegPath?: string; ffprobePath?: string } = {
+    ...(options.ffmpegPath !== undefined ? { ffmpegPath: options.ffmpegPath } : {}),
+    ...(options.ffprobePath !== undefined ? { ffprobePath: options.ffprobePath } : {}),
+  };
+  const custom = options.enrich;
+  const full = custom === undefined && (options.enrichment ?? 'full') === 'full';
+  let enricher: Promise<Enricher> | null = null;
+  const getEnricher = (): Promise<Enricher> => {
+    enricher ??= import('../enrich/index.js').then((m) => m.createEnricher({ ...options.enricher, ...(paths.ffmpegPath !== undefined ? { ffmpegPath: paths.ffmpegPath } : {}) }));
+    // A failed start is not cached: the next job tries again (the models may have been installed meanwhile).
+    enricher.catch(() => {
+      enricher = null;
+    });
+    return enricher;
+  };
+
+  const thumbnails = async (ctx: StepContext, detected: DetectStepOutput, times?: Map<number, number>): Promise<Map<number, string | null>> =>
+    writeSceneThumbnails(
+      ctx.mediaPath,
+      detected.scenes.map((scene) => ({ ...scene, ...(times?.has(scene.scene_index) ? { thumbnail_time: times.get(scene.scene_index)! } : {}) })),
+      {
+        ...paths,
+        dir: ctx.assetsDir,
+        ...(options.thumbnailWidth !== undefined ? { width: options.thumbnailWidth } : {}),
+        frameDuration: detected.frame_rate > 0 ? 1 / detected.frame_rate : 1 / 25,
+        signal: ctx.signal,
+        ...(times === undefined ? { onProgress: (done: number, all: number) => ctx.onProgress(done / all, `Making scene thumbnails (${done}/${all})`) } : {}),
+      },
+    );
+
+  const enrichFully = async (ctx: StepContext, detected: DetectStepOutput): Promise<EnrichStepOutput> => {
+    const total = detected.scenes.length;
+    ctx.onProgress(0, `Describing scenes (0/${total})`);
+    let engine: Enricher;
+    try {
+      engine = await getEnricher();
+    } catch (error) {
+      if (ctx.signal.aborted) throw new AbortError(undefined, { cause: error });
+      const files = await thumbnails(ctx, detected);
+      const issue = issueOf(error, 'enrich');
+      return { scenes: detected.scenes.map((scene) => ({ scene_index: scene.scene_index, thumbnail_path: files.get(scene.scene_index) ?? null, embedding_status: 'failed', errors: [issue] })) };
+    }
+    const frames = await readFramesFile(path.join(ctx.assetsDir, FRAMES_FILE));
+    const results = new Map<number, SceneEnrichment | SceneIssue>();
+    let done = 0;
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < total) {
+        const scene = detected.scenes[next++]!;
+        try {
+          results.set(
+            scene.scene_index,
+            await engine.enrichScene({
+              videoPath: ctx.mediaPath,
+              scene: { scene_index: scene.scene_index, start_frame: scene.start_frame, end_frame: scene.end_frame, start_time: scene.start_time, end_time: scene.end_time },
+              frames: frames === null ? [] : frames(scene.start_frame, scene.end_frame),
+              boundaryConfidence: sceneConfidence(scene, detected.boundaries),
+              signal: ctx.signal,
+            }),
+          );
+        } catch (error) {
+          if (ctx.signal.aborted || error instanceof AbortError) throw error;
+          results.set(scene.scene_index, issueOf(error, 'enrich'));
+        }
+        done++;
+        // The last 10 % is for the thumbnails.
+        ctx.onProgress((0.9 * done) / total, `Describing scenes (${done}/${total})`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ENRICH_WINDOW, total) }, lane));
+    const keyframes = new Map<number, number>();
+    for (const [index, result] of results) if ('keyframe_time' in result) keyframes.set(index, result.keyframe_time);
+    ctx.onProgress(0.9, 'Making scene thumbnails');
+    const files = await thumbnails(ctx, detected, keyframes);
+    const scenes: EnrichedScene[] = detected.scenes.map((scene) => {
+      const result = results.get(scene.scene_index);
+      const thumbnail_path = files.get(scene.scene_index) ?? null;
+      if (result === undefined || !('keyframe_time' in result)) {
+        return { scene_index: scene.scene_index, thumbnail_path, embedding_status: 'failed', errors: result === undefined ? [] : [result] };
+      }
+      return {
+        scene_index: scene.scene_index,
+        description: result.description,
+        tags: result.tags,
+        visible_text: result.visible_text,
+        confidence_score: result.confidence_score,
+        thumbnail_path,
+        embedding_status: result.embedding_status,
+        embedding: result.embedding === null ? null : { model_id: result.embedding.model, vector: Array.from(result.embedding.vector) },
+        errors: result.failures.map((f) => ({ stage: f.step, code: f.code, message: f.message })),
+      };
+    });
+    return { scenes };
+  };
+
+  const steps: PipelineStep[] = [
+    { name: 'probe', weight: WEIGHTS.probe, label: 'Reading video metadata' },
+    { name: 'detect', weight: WEIGHTS.detect, label: 'Detecting scenes' },
+    full || custom !== undefined
+      ? { name: 'enrich', weight: WEIGHTS.enrich, label: 'Describing scenes', status: 'uploading_to_vlm' }
+      : { name: 'enrich', weight: WEIGHTS.enrich / 4, label: 'Making scene thumbnails' },
+  ];
+  return {
+    steps,
+    async run(step, ctx) {
+      switch (step.name) {
+        case 'probe': {
+          const probed = await probe(ctx.mediaPath, { ...paths, signal: ctx.signal });
+          const output: ProbeStepOutput = { metadata: probed.metadata };
+          return output;
+        }
+        case 'detect': {
+          const result = await detectScenes(ctx.mediaPath, {
+            ...options.detect,
+            ...paths,
+            signal: ctx.signal,
+            onProgress: (p) => ctx.onProgress(p.percent / 100, p.currentStep),
+          });
+          if (full) {
+            await mkdir(ctx.assetsDir, { recursive: true });
+            await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), result.features);
+          }
+          const output: DetectStepOutput = { frame_count: result.frame_count, frame_rate: result.frame_rate, boundaries: result.boundaries, scenes: result.scenes };
+          return output;
+        }
+        case 'enrich': {
+          const detected = ctx.state.detect as DetectStepOutput | undefined;
+          const probed = ctx.state.probe as ProbeStepOutput | undefined;
+          if (detected === undefined || probed === undefined) throw new TypeError('enrich step needs the probe and detect outputs');
+          if (custom !== undefined) return custom(ctx, detected, probed);
+          if (full) return enrichFully(ctx, detected);
+          const files = await thumbnails(ctx, detected);
+          const output: EnrichStepOutput = {
+            scenes: detected.scenes.map((scene) => ({ scene_index: scene.scene_index, thumbnail_path: files.get(scene.scene_index) ?? null, embedding_status: 'pending' })),
+          };
+          return output;
+        }
+      }
+    },
+    async close() {
+      const pending = enricher;
+      enricher = null;
+      if (pending !== null) await pending.then((e) => e.close()).catch(() => undefined);
+    },
+  };
+}

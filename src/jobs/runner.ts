@@ -1,0 +1,469 @@
+/**
+ * The job runner: the worker loop shared by the library's in-process workers and `scenescope worker`.
+ *
+ * Loop: claim jobs while fewer than `concurrency` run (atomic claim with a lease, see JobStore.claim); poll
+ * the queue every `pollMs`, and immediately when a job ends or `wake()` is called.
+ *
+ * One job: its finished steps are skipped (their outputs become `ctx.state`), each remaining step is marked
+ * started, run with an AbortSignal, and completed in one store transaction with its effects and progress.
+ * Every `heartbeatMs` (200 ms) the lease is extended and the latest progress written; the heartbeat's answer
+ * aborts the step when the job was cancelled (by anyone, in any process) or the lease was lost (taken over
+ * after this process stalled). A step that ignores its signal is abandoned, not awaited: the job's status is
+ * settled at once and the late result is discarded by the claim-token guard.
+ *
+ * Shutdown (`stop({ graceMs })`): no new claims; running jobs stop at their next step boundary (a
+ * checkpoint) or, after graceMs, are aborted mid-step; either way they go back to pending and resume later
+ * at their first unfinished step.
+ */
+import { hostname } from 'node:os';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AbortError, ScenescopeError } from '../errors.js';
+import type { VideoAnalysisStatus } from '../types.js';
+import { newId } from '../store/ids.js';
+import type { ClaimedJob, JobStore, SpeedStats } from '../store/types.js';
+import { stepEffects, stepLabel, stepsFor, type AnalysisPipeline, type StepState } from './pipeline.js';
+import { ProgressTracker } from './progress.js';
+
+/** Something that happened in the runner. */
+export type RunnerEvent =
+  | { type: 'claimed'; jobId: string; mediaId: string; resumed: boolean }
+  | { type: 'progress'; jobId: string; mediaId: string; status: VideoAnalysisStatus; progressPercent: number; currentStep: string; estimatedCompletionAt: number | null }
+  | { type: 'step'; jobId: string; mediaId: string; step: string; durationMs: number }
+  | { type: 'completed' | 'cancelled' | 'released' | 'lost'; jobId: string; mediaId: string }
+  | { type: 'failed'; jobId: string; mediaId: string; code: string; message: string }
+  | { type: 'error'; error: unknown }
+  /** Nothing runs here and the queue has no pending, running or orphaned job (of this runner's jobIds, if set). */
+  | { type: 'idle' };
+
+/** Options of {@link JobRunner}. */
+export interface JobRunnerOptions {
+  store: JobStore;
+  pipeline: AnalysisPipeline;
+  /** Jobs run at the same time. Default 1. */
+  concurrency?: number;
+  /** Lease length: a worker silent this long loses its job to another. Default 5000 ms. */
+  leaseMs?: number;
+  /** Heartbeat (lease renewal, progress write, cancel check) period. Default 200 ms. */
+  heartbeatMs?: number;
+  /** Queue poll period when idle. Default 500 ms. */
+  pollMs?: number;
+  /** Root of the library's files; each job writes into `<assetsRoot>/scenes/<media_id>/<job_id>`. */
+  assetsRoot: string;
+  /** Claim only these jobs. */
+  jobIds?: readonly string[];
+  /** Fail a job whose worker died this many times in one attempt (WORKER_FAILED). Default 3. */
+  maxLeaseLosses?: number;
+  /** Keep the process alive while idle (a worker process). Default false (a library in an app). */
+  keepAlive?: boolean;
+  /** Event listener. Must not throw. */
+  onEvent?: (event: RunnerEvent) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+interface RunningJob {
+  jobId: string;
+  mediaId: string;
+  token: string;
+  controller: AbortController;
+  /** Why the job is being stopped, null while it runs normally. */
+  reason: 'cancelled' | 'lost' | 'shutdown' | null;
+  /** Stop at the next step boundary (graceful shutdown). */
+  checkpoint: boolean;
+  done: Promise<void>;
+}
+
+const WORKER_HEARTBEAT_MS = 2000;
+const SPEED_TTL_MS = 10_000;
+/** How long a finished job waits for an aborted step to let go of its processes. */
+const ABORT_SETTLE_MS = 2000;
+
+/** See the file header. */
+export class JobRunner {
+  /** This runner's id in the workers table and in job rows. */
+  readonly workerId = newId('wrk');
+  readonly #store: JobStore;
+  readonly #pipeline: AnalysisPipeline;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #pollMs: number;
+  readonly #assetsRoot: string;
+  readonly #jobIds: readonly string[] | undefined;
+  readonly #maxLeaseLosses: number;
+  readonly #keepAlive: boolean;
+  readonly #onEvent: (event: RunnerEvent) => void;
+  readonly #now: () => number;
+  readonly #running = new Map<string, RunningJob>();
+  #timer: NodeJS.Timeout | null = null;
+  #started = false;
+  #stopping = false;
+  #ticking = false;
+  #tickAgain = false;
+  #lastWorkerBeat = 0;
+  #speed: { at: number; stats: SpeedStats } | null = null;
+
+  constructor(options: JobRunnerOptions) {
+    this.#store = options.store;
+    this.#pipeline = options.pipeline;
+    this.#concurrency = options.concurrency ?? 1;
+    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#heartbeatMs = options.heartbeatMs ?? 200;
+    this.#pollMs = options.pollMs ?? 500;
+    this.#assetsRoot = options.assetsRoot;
+    this.#jobIds = options.jobIds;
+    this.#maxLeaseLosses = options.maxLeaseLosses ?? 3;
+    this.#keepAlive = options.keepAlive ?? false;
+    this.#onEvent = options.onEvent ?? (() => undefined);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Ids of the jobs running here now. */
+  get runningJobIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** Start the loop (idempotent). */
+  start(): void {
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
+    this.#schedule(0);
+  }
+
+  /** Look at the queue now (after a queue() or retry()). */
+  wake(): void {
+    if (this.#started && !this.#stopping) this.#schedule(0);
+  }
+
+  /** Abort a job running here because it was cancelled. True if it was running here. */
+  cancelLocal(jobId: string): boolean {
+    const entry = this.#running.get(jobId);
+    if (entry === undefined) return false;
+    this.#interrupt(entry, 'cancelled');
+    return true;
+  }
+
+  /**
+   * Stop: no new claims; let running jobs reach a checkpoint for up to graceMs, then abort them. Unfinished
+   * jobs go back to the queue. Resolves when no job of this runner is running.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 0;
+    this.#stopping = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const entry of this.#running.values()) entry.checkpoint = true;
+    if (graceMs > 0 && this.#running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.#running.values()].map((e) => e.done)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    for (const entry of this.#running.values()) this.#interrupt(entry, 'shutdown');
+    await Promise.all([...this.#running.values()].map((e) => e.done));
+    if (this.#started) {
+      try {
+        await this.#store.workerStopped(this.workerId);
+      } catch (error) {
+        this.#onEvent({ type: 'error', error });
+      }
+    }
+  }
+
+  #interrupt(entry: RunningJob, reason: 'cancelled' | 'lost' | 'shutdown'): void {
+    if (entry.reason !== null) return;
+    entry.reason = reason;
+    entry.controller.abort(new AbortError(reason === 'cancelled' ? 'The job was cancelled' : reason === 'lost' ? 'The job lease was lost' : 'The worker is shutting down'));
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopping) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#tick();
+    }, delayMs);
+    if (!this.#keepAlive) this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return;
+    }
+    this.#ticking = true;
+    let claimedAny = false;
+    let idle = false;
+    try {
+      const now = this.#now();
+      if (now - this.#lastWorkerBeat >= WORKER_HEARTBEAT_MS) {
+        this.#lastWorkerBeat = now;
+        await this.#store.workerHeartbeat({ worker_id: this.workerId, host: hostname(), pid: process.pid, concurrency: this.#concurrency });
+      }
+      while (!this.#stopping && this.#running.size < this.#concurrency) {
+        const claim = await this.#store.claim({
+          workerId: this.workerId,
+          leaseMs: this.#leaseMs,
+          maxLeaseLosses: this.#maxLeaseLosses,
+          ...(this.#jobIds === undefined ? {} : { jobIds: this.#jobIds }),
+        });
+        if (claim === null) break;
+        claimedAny = true;
+        this.#launch(claim);
+      }
+      if (!claimedAny && this.#running.size === 0 && !this.#stopping) idle = await this.#queueEmpty();
+    } catch (error) {
+      this.#onEvent({ type: 'error', error });
+    } finally {
+      this.#ticking = false;
+      const again = this.#tickAgain;
+      this.#tickAgain = false;
+      if (idle) this.#onEvent({ type: 'idle' });
+      this.#schedule(again ? 0 : this.#pollMs);
+    }
+  }
+
+  #launch(claim: ClaimedJob): void {
+    const entry: RunningJob = {
+      jobId: claim.job.job_id,
+      mediaId: claim.job.media_id,
+      token: claim.token,
+      controller: new AbortController(),
+      reason: null,
+      checkpoint: this.#stopping,
+      done: Promise.resolve(),
+    };
+    this.#running.set(entry.jobId, entry);
+    this.#onEvent({ type: 'claimed', jobId: entry.jobId, mediaId: entry.mediaId, resumed: claim.resumed });
+    entry.done = this.#run(claim, entry)
+      .catch((error: unknown) => this.#onEvent({ type: 'error', error }))
+      .finally(() => {
+        this.#running.delete(entry.jobId);
+        this.wake();
+      });
+  }
+
+  async #queueEmpty(): Promise<boolean> {
+    if (this.#jobIds !== undefined) {
+      // Only this runner's jobs matter: each must be terminal.
+      for (const id of this.#jobIds) {
+        const job = await this.#store.getJob(id);
+        if (job !== null && (job.status === 'pending' || job.status === 'processing' || job.status === 'uploading_to_vlm')) return false;
+      }
+      return true;
+    }
+    const snapshot = await this.#store.queueSnapshot();
+    return snapshot.pending.length === 0 && snapshot.running.length === 0 && snapshot.orphaned === 0;
+  }
+
+  async #speedStats(): Promise<SpeedStats | null> {
+    const now = this.#now();
+    if (this.#speed !== null && now - this.#speed.at < SPEED_TTL_MS) return this.#speed.stats;
+    try {
+      this.#speed = { at: now, stats: await this.#store.speedStats() };
+      return this.#speed.stats;
+    } catch {
+      return null;
+    }
+  }
+
+  async #run(claim: ClaimedJob, entry: RunningJob): Promise<void> {
+    const { job } = claim;
+    const steps = stepsFor(this.#pipeline, job.analysis_type);
+    const tracker = new ProgressTracker(steps, await this.#speedStats(), job.progress_percent, job.video_seconds, this.#now());
+    const state: StepState = {};
+    const done = new Set<string>();
+    for (const step of claim.doneSteps) {
+      state[step.step as keyof StepState] = step.output;
+      done.add(step.step);
+    }
+    steps.forEach((step, i) => {
+      if (done.has(step.name)) tracker.finishStep(i);
+    });
+    let status: VideoAnalysisStatus = 'processing';
+    let currentStep = claim.resumed ? 'Resuming' : 'Starting';
+    let lastEmit = 0;
+    const progress = (): { progressPercent: number; currentStep: string; estimatedCompletionAt: number | null; status: VideoAnalysisStatus } => ({
+      progressPercent: tracker.percent,
+      currentStep,
+      estimatedCompletionAt: tracker.eta(this.#now()),
+      status,
+    });
+    const emitProgress = (force: boolean): void => {
+      const now = this.#now();
+      if (!force && now - lastEmit < 100) return;
+      lastEmit = now;
+      this.#onEvent({ type: 'progress', jobId: entry.jobId, mediaId: entry.mediaId, ...progress() });
+    };
+
+    let beating = false;
+    const heartbeat = setInterval(() => {
+      if (beating || entry.reason !== null) return;
+      beating = true;
+      this.#store
+        .heartbeat(entry.jobId, entry.token, this.#leaseMs, progress())
+        .then((answer) => {
+          if (answer !== 'ok') this.#interrupt(entry, answer);
+        })
+        .catch((error: unknown) => this.#onEvent({ type: 'error', error }))
+        .finally(() => {
+          beating = false;
+        });
+    }, this.#heartbeatMs);
+
+    let pendingStep: Promise<unknown> | null = null;
+    try {
+      for (let index = 0; index < steps.length; index++) {
+        const step = steps[index]!;
+        if (done.has(step.name)) continue;
+        if (entry.checkpoint) this.#interrupt(entry, 'shutdown');
+        if (entry.reason !== null) throw entry.controller.signal.reason;
+        status = step.status ?? 'processing';
+        currentStep = stepLabel(step);
+        tracker.enterStep(index);
+        if (!(await this.#store.startStep(entry.jobId, entry.token, step.name, index, progress()))) {
+          this.#interrupt(entry, 'lost');
+          throw entry.controller.signal.reason;
+        }
+        emitProgress(true);
+        const started = this.#now();
+        pendingStep = this.#pipeline.run(step, {
+          mediaPath: claim.media.file_path,
+          mediaId: entry.mediaId,
+          jobId: entry.jobId,
+          analysisType: job.analysis_type,
+          signal: entry.controller.signal,
+          state: { ...state },
+          assetsDir: path.join(this.#assetsRoot, 'scenes', entry.mediaId, entry.jobId),
+          onProgress: (fraction, text) => {
+            if (entry.reason !== null) return;
+            tracker.update(fraction);
+            if (text !== undefined && text !== '') currentStep = text;
+            emitProgress(false);
+          },
+        });
+        const output = await raceAbort(pendingStep, entry.controller.signal);
+        pendingStep = null;
+        const { effects, stored } = stepEffects(step.name, output);
+        if (effects.metadata !== undefined) tracker.setVideoSeconds(effects.metadata.duration_seconds);
+        tracker.finishStep(index);
+        const durationMs = this.#now() - started;
+        const next = steps.slice(index + 1).find((s) => !done.has(s.name));
+        currentStep = next === undefined ? 'Finishing' : stepLabel(next);
+        const ok = await this.#store.completeStep(entry.jobId, entry.token, {
+          step: step.name,
+          stepIndex: index,
+          output: stored,
+          durationMs,
+          progressPercent: tracker.percent,
+          currentStep,
+          estimatedCompletionAt: tracker.eta(this.#now()),
+          leaseMs: this.#leaseMs,
+          effects,
+        });
+        if (!ok) {
+          // Cancelled or taken over between two heartbeats: the transaction wrote nothing.
+          const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs);
+          this.#interrupt(entry, answer === 'cancelled' ? 'cancelled' : 'lost');
+          throw entry.controller.signal.reason;
+        }
+        state[step.name] = stored;
+        done.add(step.name);
+        this.#onEvent({ type: 'step', jobId: entry.jobId, mediaId: entry.mediaId, step: step.name, durationMs });
+        emitProgress(true);
+      }
+      const superseded = await this.#store.completeJob(entry.jobId, entry.token, 'Completed');
+      if (superseded === null) {
+        const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs);
+        this.#interrupt(entry, answer === 'cancelled' ? 'cancelled' : 'lost');
+        throw entry.controller.signal.reason;
+      }
+      this.#onEvent({ type: 'completed', jobId: entry.jobId, mediaId: entry.mediaId });
+      for (const old of superseded) {
+        await rm(path.join(this.#assetsRoot, 'scenes', entry.mediaId, old), { recursive: true, force: true }).catch(() => undefined);
+      }
+    } catch (error) {
+      await this.#settleFailure(entry, error, currentStep);
+    } finally {
+      clearInterval(heartbeat);
+      if (pendingStep !== null) await settleWithin(pendingStep, ABORT_SETTLE_MS);
+    }
+  }
+
+  async #settleFailure(entry: RunningJob, error: unknown, currentStep: string): Promise<void> {
+    const base = { jobId: entry.jobId, mediaId: entry.mediaId };
+    switch (entry.reason) {
+      case 'cancelled':
+        // The store already says cancelled (that is how we learnt it); nothing to write.
+        this.#onEvent({ type: 'cancelled', ...base });
+        return;
+      case 'lost':
+        this.#onEvent({ type: 'lost', ...base });
+        return;
+      case 'shutdown': {
+        const released = await this.#store.releaseJob(entry.jobId, entry.token, `Interrupted at "${currentStep}"; waiting to resume`);
+        if (!released) {
+          const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs).catch(() => 'lost' as const);
+          this.#onEvent({ type: answer === 'cancelled' ? 'cancelled' : 'lost', ...base });
+        } else this.#onEvent({ type: 'released', ...base });
+        return;
+      }
+      case null: {
+        const { code, message } = describeError(error);
+        const failed = await this.#store.failJob(entry.jobId, entry.token, code, message);
+        if (failed) this.#onEvent({ type: 'failed', ...base, code, message });
+        else {
+          const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs).catch(() => 'lost' as const);
+          this.#onEvent({ type: answer === 'cancelled' ? 'cancelled' : 'lost', ...base });
+        }
+      }
+    }
+  }
+}
+
+/** The stable code and the message of a step failure. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof ScenescopeError) return { code: error.code, message: error.message };
+  if (error instanceof Error && error.name === 'AbortError') return { code: 'ABORTED', message: error.message };
+  return { code: 'INTERNAL', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+}
+
+/** The promise's outcome, or an AbortError as soon as the signal fires (the promise is then abandoned). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new AbortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new AbortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  if (timer !== undefined) clearTimeout(timer);
+}

@@ -1,0 +1,89 @@
+/**
+ * Opening the SQLite file: the only place with connection settings.
+ *
+ * - `busy_timeout` first, so that every later statement (including the switch to WAL, which needs a lock)
+ *   waits for other processes instead of failing with SQLITE_BUSY.
+ * - WAL: readers never block the writer, so the API can read status while workers write progress.
+ * - `synchronous = NORMAL`: in WAL mode a crash (even kill -9 or power loss) never corrupts the file; at worst
+ *   the last transactions before a power loss are lost, never a half transaction.
+ * - `foreign_keys = ON`: scenes, steps and embeddings go with their job/media.
+ * - Migrations (see migrations.ts) are applied on open, each in a `BEGIN IMMEDIATE` transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
+
+/** A better-sqlite3 connection (the type stays inside src/store). */
+export type SqliteDatabase = Database.Database;
+
+/** Connection settings. */
+export interface OpenDatabaseOptions {
+  /** How long a statement waits for a lock held by another process, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Migrations to apply (tests pass a longer list). Default {@link MIGRATIONS}. */
+  migrations?: readonly Migration[];
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/**
+ * Open (creating if needed) a library database file, set WAL, busy timeout and foreign keys, and migrate it.
+ * Throws STORE_FAILED when the file cannot be opened, is not a database, or was written by a newer version.
+ */
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const now = options.now ?? Date.now;
+  let db: SqliteDatabase;
+  try {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    db = new Database(file);
+  } catch (error) {
+    throw new StoreError('STORE_FAILED', `Cannot open the library database ${file}: ${(error as Error).message}`, { cause: error, details: { path: file } });
+  }
+  try {
+    db.pragma(`busy_timeout = ${Math.round(options.busyTimeoutMs ?? 5000)}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (file !== ':memory:' && String(mode).toLowerCase() !== 'wal') {
+      throw new Error(`journal_mode is ${String(mode)}, WAL could not be enabled`);
+    }
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, migrations, now);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreError) throw error;
+    throw new StoreError('STORE_FAILED', `Cannot open the library database ${file}: ${(error as Error).message}`, { cause: error, details: { path: file } });
+  }
+}
+
+/** The schema version of an open database. */
+export function schemaVersion(db: SqliteDatabase): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+function migrate(db: SqliteDatabase, migrations: readonly Migration[], now: () => number): void {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  for (const migration of migrations) {
+    // Re-read the version inside the write lock: another process may have migrated meanwhile.
+    const apply = db.transaction(() => {
+      const current = schemaVersion(db);
+      if (current >= migration.version) return;
+      if (current !== migration.version - 1) {
+        throw new StoreError('STORE_FAILED', `Library schema is at version ${current}; migration ${migration.version} cannot apply`);
+      }
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, now());
+      db.pragma(`user_version = ${migration.version}`);
+    });
+    if (schemaVersion(db) < migration.version) apply.immediate();
+  }
+  const version = schemaVersion(db);
+  if (version > latest) {
+    throw new StoreError('STORE_FAILED', `The library database has schema version ${version}, newer than this scenescope (${latest}); upgrade scenescope`, { details: { version, supported: latest } });
+  }
+}
+
+export { SCHEMA_VERSION };

@@ -1,0 +1,362 @@
+/**
+ * The SQLite job store and catalog: real database files in a temp folder, several connections to one file.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, suite, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { hasCode } from '../src/errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { openSqliteStore, type SqliteLibraryStore } from '../src/store/sqlite-store.js';
+import type { MediaRecord, StepCompletion } from '../src/store/types.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'scenescope-store-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let counter = 0;
+
+function freshStore(options: { now?: () => number } = {}): { store: SqliteLibraryStore; file: string } {
+  const file = path.join(dir, `lib-${++counter}.db`);
+  return { store: openSqliteStore(file, options), file };
+}
+
+async function addMedia(store: SqliteLibraryStore, id = `med_${++counter}`, duration: number | null = 10): Promise<string> {
+  const now = Date.now();
+  const record: MediaRecord = {
+    media_id: id,
+    file_path: `/videos/${id}.mp4`,
+    source_path: `/videos/${id}.mp4`,
+    file_name: `${id}.mp4`,
+    copied: false,
+    sha256: null,
+    file_size_bytes: 1000,
+    upload_status: 'completed',
+    video_metadata: duration === null ? null : { duration_seconds: duration, resolution: null, width: null, height: null, frame_rate: 25, video_codec: null, audio_codec: null, bitrate_kbps: null, file_size_bytes: 1000, format_name: 'mp4' },
+    poster_path: null,
+    error_code: null,
+    error_message: null,
+    owner: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await store.insertMedia(record);
+  return id;
+}
+
+function completion(step: string, stepIndex: number, extra: Partial<StepCompletion> = {}): StepCompletion {
+  return { step, stepIndex, output: { step }, durationMs: 10, progressPercent: 10 * (stepIndex + 1), currentStep: `after ${step}`, estimatedCompletionAt: null, leaseMs: 5000, ...extra };
+}
+
+const twoScenes = [
+  { scene_index: 0, start_time: 0, end_time: 4, time_range_formatted: '00:00:00.000-00:00:04.000' },
+  { scene_index: 1, start_time: 4, end_time: 10, time_range_formatted: '00:00:04.000-00:00:10.000' },
+];
+
+/** Run a job through detect + enrich to completion. */
+async function completeWithText(store: SqliteLibraryStore, mediaId: string, texts: Array<{ description: string; tags: string[]; visible_text: string | null; vector?: number[]; model?: string }>): Promise<string> {
+  await store.enqueue({ mediaId, analysisType: 'full', priority: 0, maxRetries: 3 });
+  const claim = await store.claim({ workerId: 'w', leaseMs: 5000, jobIds: [(await store.getLatestJob(mediaId))!.job_id] });
+  assert.ok(claim);
+  const scenes = texts.map((_, i) => ({ scene_index: i, start_time: i * 2, end_time: i * 2 + 2 }));
+  assert.equal(await store.completeStep(claim.job.job_id, claim.token, completion('detect', 1, { effects: { scenes } })), true);
+  const updates = texts.map((t, i) => ({
+    scene_index: i,
+    description: t.description,
+    tags: t.tags,
+    visible_text: t.visible_text,
+    ...(t.vector ? { embedding: { model_id: t.model ?? 'm1', vector: t.vector } } : {}),
+  }));
+  assert.equal(await store.completeStep(claim.job.job_id, claim.token, completion('enrich', 2, { effects: { sceneUpdates: updates } })), true);
+  assert.ok(await store.completeJob(claim.job.job_id, claim.token, 'Completed'));
+  return claim.job.job_id;
+}
+
+suite('library store (SQLite)', () => {
+  test('opening sets WAL, a busy timeout and foreign keys, and applies the migrations once', async () => {
+    const { store, file } = freshStore();
+    assert.deepEqual(store.pragmas(), { journal_mode: 'wal', busy_timeout: 5000, foreign_keys: 1, user_version: SCHEMA_VERSION });
+    store.close();
+    const again = openSqliteStore(file);
+    again.close();
+    const raw = new Database(file, { readonly: true });
+    const rows = raw.prepare('SELECT version, name FROM schema_migrations').all() as Array<{ version: number; name: string }>;
+    assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+    const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+    for (const table of ['media', 'jobs', 'job_steps', 'scenes', 'embeddings', 'scenes_fts', 'workers']) assert.ok(tables.includes(table), table);
+    raw.close();
+  });
+
+  test('a database from a newer version is refused with STORE_FAILED', () => {
+    const file = path.join(dir, 'newer.db');
+    const raw = new Database(file);
+    raw.pragma('user_version = 99');
+    raw.close();
+    assert.throws(() => openSqliteStore(file), (error: unknown) => hasCode(error, 'STORE_FAILED') && /schema version 99, newer/.test((error as Error).message));
+  });
+
+  test('a later migration is applied on open to an existing database', () => {
+    const { store, file } = freshStore();
+    store.close();
+    const extra = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, name: 'test column', sql: 'ALTER TABLE media ADD COLUMN note TEXT;' }];
+    const upgraded = openSqliteStore(file, { migrations: extra });
+    assert.equal(upgraded.pragmas().user_version, SCHEMA_VERSION + 1);
+    upgraded.close();
+  });
+
+  test('enqueue is idempotent while a job is active, and refuses unknown media', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store);
+    const first = await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const second = await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    assert.equal(first.created, true);
+    assert.equal(second.created, false);
+    assert.equal(second.job.job_id, first.job.job_id);
+    await assert.rejects(store.enqueue({ mediaId: 'med_missing', analysisType: 'full', priority: 0, maxRetries: 3 }), (e: unknown) => hasCode(e, 'NOT_FOUND'));
+    store.close();
+  });
+
+  test('claims are atomic across connections: each job goes to exactly one worker', async () => {
+    const { store, file } = freshStore();
+    const other = openSqliteStore(file);
+    for (let i = 0; i < 6; i++) await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 0, maxRetries: 3 });
+    const got: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (const s of [store, other]) {
+        const claim = await s.claim({ workerId: s === store ? 'a' : 'b', leaseMs: 5000 });
+        if (claim !== null) got.push(claim.job.job_id);
+      }
+    }
+    assert.equal(got.length, 6);
+    assert.equal(new Set(got).size, 6);
+    assert.equal(await store.claim({ workerId: 'a', leaseMs: 5000 }), null);
+    other.close();
+    store.close();
+  });
+
+  test('claim order is priority first, then queue order', async () => {
+    const { store } = freshStore();
+    const low = await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 0, maxRetries: 3 });
+    const high = await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 5, maxRetries: 3 });
+    assert.equal((await store.claim({ workerId: 'w', leaseMs: 5000 }))?.job.job_id, high.job.job_id);
+    assert.equal((await store.claim({ workerId: 'w', leaseMs: 5000 }))?.job.job_id, low.job.job_id);
+    store.close();
+  });
+
+  test('an expired lease is taken over; the old holder can no longer write', async () => {
+    let clock = 1_000_000;
+    const { store } = freshStore({ now: () => clock });
+    const media = await addMedia(store);
+    await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const first = await store.claim({ workerId: 'a', leaseMs: 1000 });
+    assert.ok(first);
+    assert.equal(await store.completeStep(first.job.job_id, first.token, completion('probe', 0, { leaseMs: 1000 })), true);
+    assert.equal(await store.claim({ workerId: 'b', leaseMs: 1000 }), null, 'lease still valid');
+    clock += 1500;
+    const second = await store.claim({ workerId: 'b', leaseMs: 1000 });
+    assert.ok(second);
+    assert.equal(second.resumed, true);
+    assert.deepEqual(second.doneSteps.map((s) => s.step), ['probe']);
+    assert.deepEqual(second.doneSteps[0]!.output, { step: 'probe' });
+    assert.equal(await store.heartbeat(first.job.job_id, first.token, 1000), 'lost');
+    assert.equal(await store.completeStep(first.job.job_id, first.token, completion('detect', 1, { effects: { scenes: twoScenes } })), false);
+    assert.equal(await store.heartbeat(second.job.job_id, second.token, 1000), 'ok');
+    store.close();
+  });
+
+  test('a job whose worker keeps dying fails with WORKER_FAILED after 3 lost leases', async () => {
+    let clock = 1_000_000;
+    const { store } = freshStore({ now: () => clock });
+    const media = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    for (let i = 0; i < 3; i++) {
+      assert.ok(await store.claim({ workerId: `w${i}`, leaseMs: 1000 }));
+      clock += 2000;
+    }
+    assert.equal(await store.claim({ workerId: 'w3', leaseMs: 1000 }), null);
+    const failed = await store.getJob(job.job_id);
+    assert.equal(failed?.status, 'failed');
+    assert.equal(failed?.error_code, 'WORKER_FAILED');
+    store.close();
+  });
+
+  test('a step writes output, scenes and progress in one transaction; a failing write leaves nothing behind', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store);
+    await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    const duplicate = [twoScenes[0]!, twoScenes[0]!];
+    await assert.rejects(store.completeStep(claim.job.job_id, claim.token, completion('detect', 1, { progressPercent: 60, effects: { scenes: duplicate } })), (e: unknown) => hasCode(e, 'STORE_FAILED'));
+    assert.deepEqual(await store.getSteps(claim.job.job_id), []);
+    assert.equal((await store.getJob(claim.job.job_id))!.progress_percent, 0);
+    assert.equal((await store.stats()).scenes, 0);
+    assert.equal(await store.completeStep(claim.job.job_id, claim.token, completion('detect', 1, { progressPercent: 60, effects: { scenes: twoScenes } })), true);
+    // A resumed step that writes its scenes again replaces them.
+    assert.equal(await store.completeStep(claim.job.job_id, claim.token, completion('detect', 1, { progressPercent: 60, effects: { scenes: twoScenes } })), true);
+    assert.equal((await store.stats()).scenes, 2);
+    const job = (await store.getJob(claim.job.job_id))!;
+    assert.equal(job.progress_percent, 60);
+    assert.equal(job.current_step, 'after detect');
+    assert.deepEqual((await store.getSteps(claim.job.job_id)).map((s) => [s.step, s.status]), [['detect', 'done']]);
+    store.close();
+  });
+
+  test('progress never goes down', async () => {
+    const { store } = freshStore();
+    await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 0, maxRetries: 3 });
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    await store.heartbeat(claim.job.job_id, claim.token, 5000, { progressPercent: 40, currentStep: 'a', estimatedCompletionAt: null });
+    await store.heartbeat(claim.job.job_id, claim.token, 5000, { progressPercent: 20, currentStep: 'b', estimatedCompletionAt: null });
+    assert.equal((await store.getJob(claim.job.job_id))!.progress_percent, 40);
+    store.close();
+  });
+
+  test('scenes are visible only once their job completes, and a new completed analysis replaces them', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    await store.completeStep(job.job_id, claim.token, completion('detect', 1, { effects: { scenes: twoScenes } }));
+    assert.deepEqual(await store.listScenes(media, { limit: 10, offset: 0 }), { items: [], total: 0 });
+    await store.completeJob(job.job_id, claim.token, 'Completed');
+    assert.equal((await store.listScenes(media, { limit: 10, offset: 0 })).total, 2);
+    const second = await completeWithText(store, media, [{ description: 'only one', tags: [], visible_text: null }]);
+    const list = await store.listScenes(media, { limit: 10, offset: 0 });
+    assert.equal(list.total, 1);
+    assert.equal(list.items[0]!.job_id, second);
+    assert.equal((await store.stats()).scenes, 1, 'the first analysis scenes were dropped');
+    store.close();
+  });
+
+  test('cancel and retry follow the hosted rules', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    await assert.rejects(store.retryJob(job.job_id), (e: unknown) => hasCode(e, 'INVALID_STATE') && /only failed or cancelled/.test((e as Error).message));
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    const cancelled = await store.cancelJob(job.job_id);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(await store.heartbeat(job.job_id, claim.token, 5000), 'cancelled');
+    assert.equal(await store.completeStep(job.job_id, claim.token, completion('probe', 0)), false);
+    assert.equal((await store.cancelJob(job.job_id)).status, 'cancelled', 'cancel is idempotent');
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const retried = await store.retryJob(job.job_id);
+      assert.equal(retried.status, 'pending');
+      assert.equal(retried.retry_count, attempt);
+      assert.equal(retried.current_step, `Queued (retry ${attempt}/3)`);
+      const c = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+      assert.ok(await store.failJob(job.job_id, c.token, 'DECODE_FAILED', 'broken'));
+    }
+    await assert.rejects(store.retryJob(job.job_id), (e: unknown) => hasCode(e, 'RETRY_LIMIT') && /retried 3 times \(max_retries 3\)/.test((e as Error).message));
+    await assert.rejects(store.cancelJob(job.job_id), (e: unknown) => hasCode(e, 'INVALID_STATE'));
+    await assert.rejects(store.cancelJob('job_nope'), (e: unknown) => hasCode(e, 'NOT_FOUND'));
+    store.close();
+  });
+
+  test('release after a shutdown puts the job back at the head of the queue with its finished steps', async () => {
+    const { store } = freshStore();
+    const a = await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 0, maxRetries: 3 });
+    await store.enqueue({ mediaId: await addMedia(store), analysisType: 'full', priority: 0, maxRetries: 3 });
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    assert.equal(claim.job.job_id, a.job.job_id);
+    await store.completeStep(claim.job.job_id, claim.token, completion('probe', 0));
+    assert.ok(await store.releaseJob(claim.job.job_id, claim.token, 'Interrupted'));
+    const again = (await store.claim({ workerId: 'v', leaseMs: 5000 }))!;
+    assert.equal(again.job.job_id, a.job.job_id);
+    assert.equal(again.resumed, false);
+    assert.deepEqual(again.doneSteps.map((s) => s.step), ['probe']);
+    store.close();
+  });
+
+  test('full-text search finds scenes by a word of their visible text and by a tag, ranked, completed jobs only', async () => {
+    const { store } = freshStore();
+    const m1 = await addMedia(store);
+    const m2 = await addMedia(store);
+    await completeWithText(store, m1, [
+      { description: 'A harbour at dawn with fishing boats', tags: ['harbour', 'boats'], visible_text: 'PORT AUTHORITY' },
+      { description: 'A crowded street market', tags: ['market', 'people'], visible_text: null },
+    ]);
+    await completeWithText(store, m2, [{ description: 'People dancing', tags: ['festival'], visible_text: 'WELCOME TO CARNIVAL' }]);
+    const running = await addMedia(store);
+    await store.enqueue({ mediaId: running, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const c = (await store.claim({ workerId: 'w', leaseMs: 5000, jobIds: [(await store.getLatestJob(running))!.job_id] }))!;
+    await store.completeStep(c.job.job_id, c.token, completion('detect', 1, { effects: { scenes: [twoScenes[0]!] } }));
+    await store.completeStep(c.job.job_id, c.token, completion('enrich', 2, { effects: { sceneUpdates: [{ scene_index: 0, tags: ['festival'], visible_text: 'carnival' }] } }));
+
+    const byText = await store.searchScenes('"carnival"', { limit: 10 });
+    assert.equal(byText.total, 1, 'the running job scene is not searchable yet');
+    assert.equal(byText.hits[0]!.scene.media_id, m2);
+    assert.match(byText.hits[0]!.snippet, /\[CARNIVAL\]/);
+    const byTag = await store.searchScenes('"market"', { limit: 10 });
+    assert.equal(byTag.hits[0]!.scene.description, 'A crowded street market');
+    const scoped = await store.searchScenes('"people"', { limit: 10, mediaIds: [m1] });
+    assert.deepEqual(scoped.hits.map((h) => h.scene.media_id), [m1]);
+    store.close();
+  });
+
+  test('similar scenes: cosine similarity over the same model only', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store);
+    await completeWithText(store, media, [
+      { description: 'q', tags: [], visible_text: null, vector: [1, 0, 0] },
+      { description: 'close', tags: [], visible_text: null, vector: [0.9, 0.1, 0] },
+      { description: 'far', tags: [], visible_text: null, vector: [0, 0, 1] },
+      { description: 'other model', tags: [], visible_text: null, vector: [1, 0, 0], model: 'm2' },
+    ]);
+    const scenes = (await store.listScenes(media, { limit: 10, offset: 0 })).items;
+    assert.equal(scenes[0]!.embedding_status, 'completed');
+    const hits = await store.similarScenes(scenes[0]!.scene_id, 'm1', { limit: 5 });
+    assert.deepEqual(hits.map((h) => h.scene.description), ['close', 'far']);
+    assert.ok(hits[0]!.score > 0.99 && hits[0]!.score < 1);
+    assert.ok(Math.abs(hits[1]!.score) < 1e-9);
+    assert.deepEqual(await store.sceneEmbeddingModels(scenes[3]!.scene_id), [{ model_id: 'm2', dimension: 3 }]);
+    store.close();
+  });
+
+  test('settleHash returns the existing record for duplicate content and drops the new row', async () => {
+    const { store } = freshStore();
+    const a = await addMedia(store);
+    const b = await addMedia(store);
+    assert.equal((await store.settleHash(a, 'abc', { upload_status: 'processing' })).duplicate, false);
+    const dup = await store.settleHash(b, 'abc', { upload_status: 'processing' });
+    assert.equal(dup.duplicate, true);
+    assert.equal(dup.media.media_id, a);
+    assert.equal(await store.getMedia(b), null);
+    store.close();
+  });
+
+  test('uploads left unfinished by a dead process are marked aborted on open', async () => {
+    const { store } = freshStore();
+    const id = await addMedia(store);
+    await store.updateMedia(id, { upload_status: 'processing', owner: 'host1:999999' });
+    const live = await addMedia(store);
+    await store.updateMedia(live, { upload_status: 'uploading', owner: `host1:${process.pid}` });
+    assert.equal(await store.abortOrphanUploads('host1', (pid) => pid === process.pid), 1);
+    assert.equal((await store.getMedia(id))!.upload_status, 'aborted');
+    assert.equal((await store.getMedia(live))!.upload_status, 'uploading');
+    store.close();
+  });
+
+  test('speed statistics come from completed jobs', async () => {
+    const { store } = freshStore();
+    const media = await addMedia(store, undefined, 20);
+    await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const c = (await store.claim({ workerId: 'w', leaseMs: 5000 }))!;
+    await store.completeStep(c.job.job_id, c.token, completion('probe', 0, { durationMs: 1000, effects: { metadata: { duration_seconds: 20, resolution: null, width: null, height: null, frame_rate: null, video_codec: null, audio_codec: null, bitrate_kbps: null, file_size_bytes: null, format_name: null } } }));
+    await store.completeStep(c.job.job_id, c.token, completion('detect', 1, { durationMs: 4000 }));
+    await store.completeJob(c.job.job_id, c.token, 'Completed');
+    const speed = await store.speedStats();
+    assert.equal(speed.samples, 1);
+    assert.equal(speed.videoSecondsPerSecond, 4);
+    assert.equal(speed.meanJobMs, 5000);
+    assert.deepEqual(speed.stepMsPerVideoSecond, { probe: 50, detect: 200 });
+    store.close();
+  });
+
+  test('integrity_check is ok after all of the above', async () => {
+    const { store } = freshStore();
+    await completeWithText(store, await addMedia(store), [{ description: 'x', tags: ['y'], visible_text: 'z', vector: [1, 2] }]);
+    assert.deepEqual(await store.integrityCheck(), ['ok']);
+    store.close();
+  });
+});
