@@ -33,6 +33,9 @@ export { SCALAR_NAMES, SCALAR_COUNT, HIST_BINS, GRID_W, GRID_H, GRID_SIZE, type 
 export { exportResult, toCsv, toEdl, toOtio, toVtt, EXPORT_FORMATS, frameToTimecode, timecodeToFrame, type ExportFormat, type ExportOptions, type ExportableResult } from './format/index.js';
 export { readDataset } from './bench/annotations.js';
 export { evaluateClip, summarize, scores, checkTargets } from './bench/metrics.js';
+export { analyzeFile, analyzeScenes, enrichScenes, defaultDataDir, type AnalyzeOptions, type AnalyzeProgress, type AnalyzedScene, type AnalysisResult, type AnalysisRun } from './api/analyze.js';
+export { createEnricher } from './enrich/index.js';
+export * from './library/index.js';
 export * from './models/index.js';
 export * from './caption/index.js';
 export * from './errors.js';

@@ -212,9 +212,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       case undefined:
       case 'help':
       case '--help':
-      case '-h':
-        io.stdout.write(HELP);
+      case '-h': {
+        const { LIBRARY_HELP } = await import('./library-commands.js');
+        io.stdout.write(HELP + '\n' + LIBRARY_HELP);
         return command === undefined ? 2 : 0;
+      }
       case '--version':
       case '-v':
       case 'version':
@@ -226,6 +228,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await analyzeCommand(rest, io, debug);
       case 'info':
         return await infoCommand(io);
+      case 'add':
+      case 'status':
+      case 'scenes':
+      case 'search':
+      case 'retry':
+      case 'cancel':
+      case 'worker':
+      case 'export': {
+        const { runLibraryCommand } = await import('./library-commands.js');
+        return await runLibraryCommand(command, rest, io);
+      }
       case 'bench': {
         const { runBenchCommand } = await import('./bench-command.js');
         return await runBenchCommand(rest, io);

@@ -10,7 +10,6 @@ import { JobError, OptionError, StoreError } from '../errors.js';
 import { createDefaultPipeline } from '../jobs/default-pipeline.js';
 import type { AnalysisPipeline } from '../jobs/pipeline.js';
 import { JobRunner, type RunnerEvent } from '../jobs/runner.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
 import type { LibraryStore, WorkerRecord } from '../store/types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { VideoAnalysisApi } from './analysis.js';
@@ -294,7 +293,8 @@ export class Library {
  */
 export async function openLibrary(options?: LibraryOptions): Promise<Library> {
   const resolved = resolveLibraryOptions(options);
-  const store = resolved.store ?? openSqliteStore(resolved.path, { busyTimeoutMs: resolved.busyTimeoutMs });
+  // better-sqlite3 loads here, when a library is opened, not when scenescope is imported.
+  const store = resolved.store ?? (await import('../store/sqlite-store.js')).openSqliteStore(resolved.path, { busyTimeoutMs: resolved.busyTimeoutMs });
   try {
     await store.abortOrphanUploads(hostname(), (pid) => {
       try {
