@@ -145,6 +145,15 @@ export function fitTransition(series: FeatureSeries, a: number, b: number): { ki
     : { kind: 'wipe', progress: progressW, residual: rW, changed: changed / GRID_SIZE };
 }
 
+/** The endpoints just outside where a progress curve (frames a+1...) leaves 0 and reaches 1, two frames wide. */
+function tightWindow(progress: Float64Array, a: number): [number, number] {
+  let first = 0;
+  let last = progress.length - 1;
+  while (first < progress.length && progress[first]! <= 0.08) first++;
+  while (last >= 0 && progress[last]! >= 0.92) last--;
+  return [Math.max(a, a + first - 1), Math.min(a + progress.length + 1, a + last + 3)];
+}
+
 /** A frame that is a flat black or white field. */
 function isFlatField(series: FeatureSeries, i: number): boolean {
   const mean = scalar(series, i, 'mean_rgb');
@@ -205,18 +214,27 @@ export function detectGradual(series: FeatureSeries, options: GradualOptions = D
     if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) continue;
     // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
     if (isFlatField(series, a) || isFlatField(series, b)) continue;
-    const fit = fitTransition(series, a, b);
+    let fit = fitTransition(series, a, b);
+    let [fa, fb] = [a, b];
+    if (fit.residual > options.maxResidual && fit.changed >= options.minChangedFraction) {
+      // The window may reach past a short transition into a moving shot: fit again on the span it found.
+      const [ta, tb] = tightWindow(fit.progress, a);
+      if (tb - ta >= 3 && (ta > a || tb < b) && !isFlatField(series, ta) && !isFlatField(series, tb)) {
+        const tight = fitTransition(series, ta, tb);
+        if (tight.residual < fit.residual) [fit, fa, fb] = [tight, ta, tb];
+      }
+    }
     if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) continue;
     if (nonMonotonic(fit.progress) > 0.35) continue;
     // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
-    let start = a + 1;
-    let end = b - 1;
+    let start = fa + 1;
+    let end = fb - 1;
     let frame = i;
-    for (let q = 0; q < fit.progress.length; q++) if (fit.progress[q]! <= 0.08) start = a + 2 + q;
-    for (let q = fit.progress.length - 1; q >= 0; q--) if (fit.progress[q]! >= 0.92) end = a + q;
+    for (let q = 0; q < fit.progress.length; q++) if (fit.progress[q]! <= 0.08) start = fa + 2 + q;
+    for (let q = fit.progress.length - 1; q >= 0; q--) if (fit.progress[q]! >= 0.92) end = fa + q;
     for (let q = 0; q < fit.progress.length; q++) {
       if (fit.progress[q]! >= 0.5) {
-        frame = a + 1 + q;
+        frame = fa + 1 + q;
         break;
       }
     }
