@@ -4,6 +4,7 @@
  * clip. Prints JSON lines: one per trial, then a summary with the median ratio and peak memory.
  *
  *   node dist/benchmarks/speed.js [--frames 3000] [--runs 3] [--size 1920x1080] [--variants]
+ *   node dist/benchmarks/speed.js --file a.mp4 --file b.mp4 --detectors scenescope,content,adaptive,hash
  *
  * --variants also times decoder options (threads, skip_loop_filter, scaler), feature batch sizes and worker
  * threads, each as a ratio to ffmpeg's decode measured in the same round.
@@ -26,7 +27,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     size: { type: 'string', default: '1920x1080' },
     variants: { type: 'boolean', default: false },
-    file: { type: 'string' },
+    file: { type: 'string', multiple: true },
+    detectors: { type: 'string' },
   },
 });
 const frames = Number(values.frames);
@@ -35,7 +37,6 @@ const { ffmpeg } = resolveFfmpegPaths();
 
 /** A clip with real-looking content: moving test patterns, a zooming fractal and film grain, ~8 Mb/s. */
 async function makeClip(): Promise<string> {
-  if (values.file) return values.file;
   const dir = path.join(tmpdir(), 'scenescope-bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `speed-${values.size}-${frames}.mp4`);
@@ -70,8 +71,30 @@ async function detectMemory(file: string): Promise<number> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Per detector and file: frames per second and the ratio to ffmpeg's decode, measured in the same round. */
+async function perDetector(files: string[], detectors: string[]): Promise<void> {
+  for (const file of files) {
+    for (const detector of detectors) {
+      const ratios: number[] = [];
+      const fps: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const base = await timed(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-an', '-f', 'null', '-']);
+        const ours = await timed(process.execPath, [cli, 'detect', file, '--no-progress', '--detector', detector]);
+        if (ours.code !== 0) throw new Error(`detect exited ${ours.code}`);
+        ratios.push(ours.ms / base.ms);
+        fps.push((frames * 1000) / ours.ms);
+      }
+      console.log(JSON.stringify({ trial: 'per-detector', file: path.basename(file), detector, frames, runs, median_fps: Math.round(median(fps)), median_ratio_to_ffmpeg_decode: +median(ratios).toFixed(3) }));
+    }
+  }
+}
+
 async function main(): Promise<void> {
-  const file = await makeClip();
+  if (values.detectors !== undefined) {
+    await perDetector(values.file ?? [await makeClip()], values.detectors.split(','));
+    return;
+  }
+  const file = values.file?.[0] ?? (await makeClip());
   const decode = ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-an', '-f', 'null', '-'];
   const variants: { name: string; args: string[] }[] = [{ name: 'scenescope detect (CLI, defaults)', args: [] }];
   if (values.variants) {
