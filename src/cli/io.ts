@@ -1,3 +1,27 @@
+import { ScenescopeError } from '../errors.js';
+
+/** A usage error: bad arguments. The CLI prints it with a hint and exits 2. */
+export class UsageError extends Error {}
+
+/**
+ * Print an error the CLI way and return the exit code: one line `scenescope: error [CODE]: message` (the stack
+ * only with `debug`); 2 for usage errors and invalid options, 1 otherwise.
+ */
+export function reportError(io: { stderr: NodeJS.WritableStream }, error: unknown, debug: boolean): number {
+  if (error instanceof UsageError) {
+    io.stderr.write(`scenescope: ${error.message}\nRun "scenescope help" for usage.\n`);
+    return 2;
+  }
+  if (error instanceof ScenescopeError) {
+    io.stderr.write(`scenescope: error [${error.code}]: ${error.message}\n`);
+    if (debug && error.stack) io.stderr.write(error.stack + '\n');
+    return error.code === 'INVALID_OPTION' ? 2 : 1;
+  }
+  io.stderr.write(`scenescope: error [INTERNAL]: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
+  return 1;
+}
+
 /** What a CLI command writes to and reads from; injected so tests can run commands in-process. */
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

@@ -18,7 +18,7 @@ import { openLibrary, type Library } from '../library/library.js';
 import { defaultLibraryPath } from '../library/location.js';
 import { EXPORT_FORMATS, type ExportFormat, type MediaUploadResult } from '../library/types.js';
 import type { VideoAnalysisJobStatus, VideoScene } from '../types.js';
-import { progressBar, type CliIO } from './io.js';
+import { progressBar, reportError, UsageError, type CliIO } from './io.js';
 
 /** The subcommands handled here. */
 export const LIBRARY_COMMANDS = ['add', 'status', 'scenes', 'search', 'retry', 'cancel', 'worker', 'export'] as const;
@@ -36,8 +36,6 @@ export const LIBRARY_HELP = `Library commands (all accept --library <path>, defa
   scenescope export <media-id> --format json|csv|edl|vtt [--output <file>]
 `;
 
-/** Usage errors: exit code 2. */
-class UsageError extends Error {}
 
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv };
 type ArgSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }>;
@@ -65,20 +63,6 @@ function libraryPath(values: Values, io: Io): string {
   return defaultLibraryPath(io.env);
 }
 
-function fail(io: Io, error: unknown, debug: boolean): number {
-  if (error instanceof UsageError) {
-    io.stderr.write(`scenescope: ${error.message}\nRun "scenescope help" for usage.\n`);
-    return 2;
-  }
-  if (error instanceof ScenescopeError) {
-    io.stderr.write(`scenescope: error [${error.code}]: ${error.message}\n`);
-    if (debug && error.stack) io.stderr.write(error.stack + '\n');
-    return error.code === 'INVALID_OPTION' ? 2 : 1;
-  }
-  io.stderr.write(`scenescope: error [INTERNAL]: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
-  return 1;
-}
 
 function json(io: Io, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -377,7 +361,7 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
           process.removeListener('unhandledRejection', onStray);
           resolve(0);
         },
-        (error: unknown) => resolve(fail(io, error, values['debug'] === true)),
+        (error: unknown) => resolve(reportError(io, error, values['debug'] === true)),
       );
     };
     const onTerm = (signal: NodeJS.Signals): void => stop(signal, graceMs);
@@ -426,6 +410,6 @@ export async function runLibraryCommand(name: string, argv: string[], io: Io): P
         throw new UsageError(`unknown library command "${name}"`);
     }
   } catch (error) {
-    return fail(io, error, debug);
+    return reportError(io, error, debug);
   }
 }

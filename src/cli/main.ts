@@ -8,9 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { detectResultToJSON, detectScenes, type DetectOptions } from '../api/detect.js';
 import { DETECTOR_NAMES, type DetectorName } from '../detect/index.js';
-import { ScenescopeError } from '../errors.js';
 import { renderDetectResult, DETECT_FORMATS, type DetectFormat } from './render.js';
-import { progressBar, type CliIO } from './io.js';
+import { progressBar, reportError, UsageError, type CliIO } from './io.js';
 
 export type { CliIO } from './io.js';
 
@@ -48,24 +47,7 @@ analyze options (and --detector, --threshold, --min-scene-len, --output, --no-pr
   --no-caption             do not use an installed image captioner
 `;
 
-/** Usage errors: exit code 2. */
-class UsageError extends Error {}
 
-function fail(io: CliIO, error: unknown, debug: boolean): number {
-  if (error instanceof UsageError) {
-    io.stderr.write(`scenescope: ${error.message}\nRun "scenescope help" for usage.\n`);
-    return 2;
-  }
-  if (error instanceof ScenescopeError) {
-    io.stderr.write(`scenescope: error [${error.code}]: ${error.message}\n`);
-    if (debug && error.stack) io.stderr.write(error.stack + '\n');
-    return error.code === 'INVALID_OPTION' ? 2 : 1;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`scenescope: error [INTERNAL]: ${message}\n`);
-  if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
-  return 1;
-}
 
 type ArgSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
 
@@ -81,6 +63,28 @@ function numberArg(name: string, value: unknown): number {
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * Run a command's work with Ctrl-C wired to its AbortSignal, then write its text to `output` or stdout.
+ * Errors are printed the CLI way; resolves to the exit code.
+ */
+async function runCommand(io: CliIO, bar: { done(): void }, debug: boolean, output: string | undefined, work: (signal: AbortSignal) => Promise<string>): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  try {
+    const text = await work(controller.signal);
+    bar.done();
+    if (output !== undefined) await writeFile(output, text);
+    else io.stdout.write(text);
+    return 0;
+  } catch (error) {
+    bar.done();
+    return reportError(io, error, debug);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
 }
 
 async function detectCommand(argv: string[], io: CliIO, debug: boolean): Promise<number> {
@@ -109,23 +113,10 @@ async function detectCommand(argv: string[], io: CliIO, debug: boolean): Promise
   if (values['flash-suppression'] === false) options.flashSuppression = false;
   if (values['stats'] !== undefined) options.statsFile = values['stats'] as string;
   if (values['backend'] !== undefined) options.backend = values['backend'] as 'auto';
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  options.signal = controller.signal;
-  try {
-    const result = await detectScenes(positionals[0]!, options);
-    bar.done();
-    const text = format === 'json' ? JSON.stringify(detectResultToJSON(result), null, 2) + '\n' : renderDetectResult(result, format as Exclude<DetectFormat, 'json'>);
-    if (values['output'] !== undefined) await writeFile(values['output'] as string, text);
-    else io.stdout.write(text);
-    return 0;
-  } catch (error) {
-    bar.done();
-    return fail(io, error, debug);
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-  }
+  return runCommand(io, bar, debug, values['output'] as string | undefined, async (signal) => {
+    const result = await detectScenes(positionals[0]!, { ...options, signal });
+    return format === 'json' ? JSON.stringify(detectResultToJSON(result), null, 2) + '\n' : renderDetectResult(result, format as Exclude<DetectFormat, 'json'>);
+  });
 }
 
 async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promise<number> {
@@ -149,11 +140,7 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
   if (detector !== undefined && !(DETECTOR_NAMES as readonly string[]).includes(detector)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, got ${JSON.stringify(detector)}`);
   const { analyzeFile } = await import('../api/analyze.js');
   const bar = progressBar(io, values['progress'] === true);
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
   const options: Parameters<typeof analyzeFile>[1] = {
-    signal: controller.signal,
     ocr: values['ocr'] !== false,
     caption: values['caption'] !== false,
     onProgress: (p) => bar.update(p.percent, p.currentStep),
@@ -165,9 +152,8 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
   if (detector !== undefined) options.detector = detector as DetectorName;
   if (values['threshold'] !== undefined) options.threshold = numberArg('threshold', values['threshold']);
   if (values['min-scene-len'] !== undefined) options.minSceneLen = numberArg('min-scene-len', values['min-scene-len']);
-  try {
-    const result = await analyzeFile(positionals[0]!, options);
-    bar.done();
+  return runCommand(io, bar, debug, values['output'] as string | undefined, async (signal) => {
+    const result = await analyzeFile(positionals[0]!, { ...options, signal });
     const doc = {
       schema_version: 1,
       video: result.video,
@@ -177,16 +163,8 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
       scenes: result.scenes,
       models: result.models.map(({ id, task, version, status, reason, hint }) => ({ id, task, version, status, ...(reason ? { reason } : {}), ...(hint ? { hint } : {}) })),
     };
-    const text = JSON.stringify(doc, null, 2) + '\n';
-    if (values['output'] !== undefined) await writeFile(values['output'] as string, text);
-    else io.stdout.write(text);
-    return 0;
-  } catch (error) {
-    bar.done();
-    return fail(io, error, debug);
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-  }
+    return JSON.stringify(doc, null, 2) + '\n';
+  });
 }
 
 async function infoCommand(io: CliIO): Promise<number> {
@@ -251,6 +229,6 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    return fail(io, error, debug);
+    return reportError(io, error, debug);
   }
 }
