@@ -383,3 +383,35 @@ suite('captioner: GPT-2 byte-level detokeniser', () => {
     }
   });
 });
+
+suite('captioner inside the analysis: the installed captioner writes the description', () => {
+  test('analyzeFile uses the caption as description; tags still come from the detectors', async () => {
+    const { analyzeFile } = await import('../src/api/analyze.js');
+    const { makeClip } = await import('./helpers/clips.js');
+    const root = mkdtempSync(join(tmpdir(), 'scenescope-caption-e2e-'));
+    try {
+      // An encoder that ignores the picture: the caption is then the same for any frame, and known here.
+      const w = makeWeights(11);
+      w.wEnc.fill(0);
+      const modelDir = writeTinyModel(join(root, 'vit-gpt2-image-captioning'), w);
+      // generation_config's max_length is 8 here: 7 new tokens; the description is the caption as a sentence.
+      const text = expectedText(referenceTokens(w, Buffer.alloc(SIDE * SIDE * 3), 7).tokens);
+      assert.ok(text.length > 0);
+      const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+      const expected = /[.!?]$/.test(sentence) ? sentence : sentence + '.';
+      const clip = join(root, 'clip.mp4');
+      await makeClip(clip, [{ kind: 0, seconds: 1 }, { kind: 1, seconds: 1 }]);
+      const result = await analyzeFile(clip, { captionModelDir: modelDir, modelsDir: join(root, 'no-models'), ocr: false, thumbnailsDir: join(root, 'thumbs') });
+      assert.equal(result.scenes.length, 2);
+      for (const scene of result.scenes) {
+        assert.equal(scene.description, expected);
+        assert.ok(scene.models_used.includes('vit-gpt2-image-captioning'), scene.models_used.join(', '));
+      }
+      const composed = await analyzeFile(clip, { captionModelDir: modelDir, caption: false, modelsDir: join(root, 'no-models'), ocr: false, thumbnailsDir: join(root, 'thumbs2') });
+      assert.notEqual(composed.scenes[0]!.description, expected, 'without the captioner the description is composed');
+      assert.deepEqual(result.scenes.map((s) => s.tags), composed.scenes.map((s) => s.tags), 'tags come from the detectors and visual facts, not the captioner');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

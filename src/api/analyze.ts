@@ -33,6 +33,8 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   ocr?: boolean;
   /** Use an installed image captioner for the description. Default true. */
   caption?: boolean;
+  /** A captioner folder (Optimum's VisionEncoderDecoder layout) to use as is, without the registry's checks. */
+  captionModelDir?: string;
   /** Thumbnail folder; `thumbnail_url` is relative to it. Default: <data dir>/thumbnails/<video key>. */
   thumbnailsDir?: string;
   /** "jpeg" (default) or "webp". */
@@ -76,7 +78,7 @@ export interface AnalysisResult {
   thumbnails_dir: string;
 }
 
-const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
+const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
 const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
 
 /** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
@@ -103,6 +105,8 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   };
   const modelsDir = opt<string | undefined>(o, 'modelsDir', undefined, string);
   if (modelsDir !== undefined) enrich.modelsDir = modelsDir;
+  const captionModelDir = opt<string | undefined>(o, 'captionModelDir', undefined, string);
+  if (captionModelDir !== undefined) enrich.captionModelDir = captionModelDir;
   const concurrency = opt<number | undefined>(o, 'concurrency', undefined, (n, v) => integerIn(n, v, 1, 64));
   if (concurrency !== undefined) enrich.concurrency = concurrency;
   if (o['signal'] instanceof AbortSignal) enrich.signal = o['signal'];
