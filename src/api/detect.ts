@@ -115,10 +115,14 @@ export interface DetectResult {
   featureSource: string;
 }
 
-/** Decode and compute the feature series of a probed video. */
-export async function computeFeatureSeries(probed: ProbeResult, options: ResolvedDetectOptions): Promise<{ series: FeatureSeries; backend: string }> {
+/**
+ * Decode and compute the feature series of a probed video. Uses `pool` when given (the caller closes it),
+ * else a pool of its own.
+ */
+export async function computeFeatureSeries(probed: ProbeResult, options: ResolvedDetectOptions, pool?: FeaturePool): Promise<{ series: FeatureSeries; backend: string }> {
   const { width, height } = analysisSize(probed, options.analysisArea);
-  const pool = new FeaturePool({ threads: options.workerThreads, backend: options.backend });
+  const ownPool = pool === undefined;
+  pool ??= new FeaturePool({ threads: options.workerThreads, backend: options.backend });
   const times = new FrameTimes();
   const batches: FeatureBatch[] = [];
   const inflight: Promise<void>[] = [];
@@ -170,7 +174,7 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
     if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
     throw error;
   } finally {
-    await pool.close();
+    if (ownPool) await pool.close();
   }
   return { series: seriesFromBatches(batches, times.seconds(), probed.stream.frame_rate), backend: pool.info().backend };
 }
@@ -182,6 +186,16 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
 export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
   const resolved = resolveDetectOptions(options);
   throwIfAborted(resolved.signal);
+  // The feature worker starts while ffprobe runs: its start-up is off the critical path.
+  const pool = new FeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
+  try {
+    return await detectWithPool(filePath, resolved, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
   const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
   let series: FeatureSeries | null = null;
@@ -193,7 +207,7 @@ export async function detectScenes(filePath: string, options?: DetectOptions): P
     series = await readStats(resolved.statsFile, identity);
   }
   if (series === null) {
-    const computed = await computeFeatureSeries(probed, resolved);
+    const computed = await computeFeatureSeries(probed, resolved, pool);
     series = computed.series;
     source = computed.backend;
   }
