@@ -7,21 +7,23 @@
  * - kernel: native vs TypeScript time per 192x108 frame, one thread, no pool.
  * - pool: frames/s through FeaturePool for 1 and 2 worker threads and batches of 16, 64 and 256 frames
  *   (buffers prepared beforehand, so this is the pool alone: transfer, worker, transfer back).
- * - pipeline: the real arrangement, ffmpeg decoding the video (scaled to 192x108) and streaming batches of 64
- *   into the pool, for 1 and 2 threads, beside ffmpeg's own time for the same decode. On a 2-core machine this
- *   is where one worker versus two is decided: ffmpeg keeps a core busy.
+ * - pipeline: the product's own path (computeFeatureSeries, as detectScenes runs it) on the video, for 1 and 2
+ *   worker threads, beside ffmpeg's own decode of the same file. On a 2-core machine this is where one worker
+ *   versus two is decided: ffmpeg keeps the cores busy.
  *
  * Frames come from ../shared/media/peer/testvideo.mp4 when present (or --video), else from ffmpeg's testsrc2.
  */
 import { performance } from 'node:perf_hooks';
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPackageRoot, loadFeatureEngine } from '../src/features/engine.js';
 import { allocBatch, computeFeaturesTS, type ComputeFeatures } from '../src/features/kernel.js';
 import { FeaturePool } from '../src/features/pool.js';
-import { fileUrl, resolveFfmpegPaths, runTool, safeInputArgs, spawnTool } from '../src/media/ffmpeg.js';
+import { fileUrl, resolveFfmpegPaths, runTool, safeInputArgs } from '../src/media/ffmpeg.js';
+import { computeFeatureSeries, resolveDetectOptions } from '../src/api/detect.js';
+import { probe } from '../src/media/probe.js';
 
 const W = 192;
 const H = 108;
@@ -40,15 +42,15 @@ function inputArgs(video: string | undefined): string[] {
   return video === undefined ? ['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=30`] : [...safeInputArgs(), '-i', fileUrl(video)];
 }
 
-function decodeArgs(video: string | undefined, frames: number | undefined, output: 'pipe' | 'null'): string[] {
+function decodeArgs(video: string | undefined, frames: number | undefined): string[] {
   return [
     '-v', 'error', ...inputArgs(video), ...(frames === undefined ? [] : ['-frames:v', String(frames)]),
-    '-an', '-vf', `scale=${W}:${H}`, '-pix_fmt', 'rgb24', '-f', output === 'pipe' ? 'rawvideo' : 'null', output === 'pipe' ? 'pipe:1' : '-',
+    '-an', '-vf', `scale=${W}:${H}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
 }
 
 async function decodeFrames(ffmpeg: string, video: string | undefined, frames: number): Promise<Uint8Array> {
-  const { code, stdout, stderr } = await runTool(ffmpeg, decodeArgs(video, frames, 'pipe'));
+  const { code, stdout, stderr } = await runTool(ffmpeg, decodeArgs(video, frames));
   if (code !== 0 || stdout.length < FRAME) throw new Error(`ffmpeg failed (${code}): ${stderr}`);
   return new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length - (stdout.length % FRAME));
 }
@@ -119,56 +121,15 @@ async function poolTrial(source: Uint8Array, total: number, threads: number, bat
   }
 }
 
-/** ffmpeg decoding straight into the pool, with backpressure; returns wall ms. */
-async function pipelineRun(ffmpeg: string, video: string | undefined, frames: number | undefined, threads: number, batch: number): Promise<{ ms: number; frames: number }> {
-  const pool = new FeaturePool({ threads });
-  try {
-    await pool.compute(new Uint8Array(FRAME).buffer, W, H, 1, false); // start the worker outside the timing
-    const t = performance.now();
-    const { child, stderrTail } = spawnTool(ffmpeg, decodeArgs(video, frames, 'pipe'));
-    const inflight = new Set<Promise<unknown>>();
-    let pending = new Uint8Array((batch + 1) * FRAME);
-    let filled = 0; // bytes in `pending`
-    let hasPrev = false;
-    let done = 0;
-    const flush = (final: boolean): void => {
-      const frameCount = Math.floor(filled / FRAME);
-      const count = frameCount - (hasPrev ? 1 : 0);
-      if (count <= 0 || (!final && frameCount < batch + (hasPrev ? 1 : 0))) return;
-      const buffer = pending.buffer.byteLength === frameCount * FRAME ? pending.buffer : pending.slice(0, frameCount * FRAME).buffer;
-      const last = pending.slice((frameCount - 1) * FRAME, frameCount * FRAME);
-      const p = pool.compute(buffer, W, H, count, hasPrev).then(() => {
-        done += count;
-      });
-      const tracked = p.finally(() => {
-        inflight.delete(tracked);
-        if (inflight.size < threads + 2) child.stdout?.resume();
-      });
-      inflight.add(tracked);
-      if (inflight.size >= threads + 2) child.stdout?.pause();
-      pending = new Uint8Array((batch + 1) * FRAME);
-      pending.set(last, 0);
-      filled = FRAME;
-      hasPrev = true;
-    };
-    child.stdout?.on('data', (chunk: Buffer) => {
-      let at = 0;
-      while (at < chunk.length) {
-        const n = Math.min(chunk.length - at, pending.length - filled);
-        pending.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        if (filled === pending.length) flush(false);
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    if (code !== 0) throw new Error(`ffmpeg failed (${code}): ${stderrTail()}`);
-    flush(true);
-    while (inflight.size > 0) await Promise.all(inflight);
-    return { ms: performance.now() - t, frames: done };
-  } finally {
-    await pool.close();
-  }
+/**
+ * The product's own decode -> feature pool path (computeFeatureSeries, as detectScenes runs it) on a file;
+ * returns wall ms and frames.
+ */
+async function pipelineRun(file: string, threads: number, batch: number): Promise<{ ms: number; frames: number }> {
+  const probed = await probe(file);
+  const t = performance.now();
+  const { series } = await computeFeatureSeries(probed, resolveDetectOptions({ workerThreads: threads, batchFrames: batch }));
+  return { ms: performance.now() - t, frames: series.count };
 }
 
 async function main(): Promise<void> {
@@ -193,10 +154,17 @@ async function main(): Promise<void> {
     for (const batch of [16, 64, 256]) await poolTrial(source, total, threads, batch, repeat);
   }
 
+  // The pipeline trial needs a file: the peer clip, or a generated one.
+  let file = video;
+  if (file === undefined) {
+    file = path.join(mkdtempSync(path.join(tmpdir(), 'scenescope-features-')), 'testsrc2.mp4');
+    const { code, stderr } = await runTool(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25`, '-frames:v', String(total), '-c:v', 'libx264', file]);
+    if (code !== 0) throw new Error(stderr);
+  }
   const decodeOnly: number[] = [];
   for (let r = 0; r < repeat; r++) {
     const t = performance.now();
-    const { code, stderr } = await runTool(ffmpeg, decodeArgs(video, video === undefined ? total : undefined, 'null'));
+    const { code, stderr } = await runTool(ffmpeg, ['-v', 'error', '-i', file, '-an', '-f', 'null', '-']);
     if (code !== 0) throw new Error(stderr);
     decodeOnly.push(performance.now() - t);
   }
@@ -204,9 +172,9 @@ async function main(): Promise<void> {
   line({ trial: 'pipeline', what: 'ffmpeg decode only (-f null)', ms: Math.round(base) });
   for (const threads of [1, 2]) {
     const runs: { ms: number; frames: number }[] = [];
-    for (let r = 0; r < repeat; r++) runs.push(await pipelineRun(ffmpeg, video, video === undefined ? total : undefined, threads, 64));
+    for (let r = 0; r < repeat; r++) runs.push(await pipelineRun(file, threads, 64));
     const ms = median(runs.map((r) => r.ms));
-    line({ trial: 'pipeline', what: 'ffmpeg -> pool (batch 64)', backend: engine.backend, threads, frames: runs[0]!.frames, ms: Math.round(ms), ratio_to_decode: +(ms / base).toFixed(3) });
+    line({ trial: 'pipeline', what: 'computeFeatureSeries (batch 64)', backend: engine.backend, threads, frames: runs[0]!.frames, ms: Math.round(ms), ratio_to_decode: +(ms / base).toFixed(3) });
   }
 }
 
