@@ -13,6 +13,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { resolveFfmpegPaths, runTool } from '../src/media/ffmpeg.js';
 import type { EnrichFrame } from '../src/enrich/types.js';
+import { seededRandom } from './helpers/onnx-writer.js';
 
 /** Folders searched for the sample photos. */
 export const PHOTO_DIRS = [process.env.SCENESCOPE_TEST_PHOTOS, '/usr/lib/python3/dist-packages/skimage/data', '/usr/share/scenescope-test-photos'].filter(
@@ -45,21 +46,10 @@ export function modelsSkipReason(): string | false {
   return absent.length === 0 ? false : `models absent from ${SHARED_MODELS}: ${absent.join(', ')}`;
 }
 
-/** A tiny seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A busy, photo-like synthetic background: coloured shapes and gradients from `seed`, and grain (random every call). */
 export async function busyBackground(width: number, height: number, seed: number): Promise<Buffer> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const colour = (): string => `rgb(${Math.floor(random() * 256)},${Math.floor(random() * 256)},${Math.floor(random() * 256)})`;
   let shapes = '';
   for (let i = 0; i < 60; i++) {
