@@ -124,10 +124,15 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   };
 }
 
-/** A stable id for a scene of a file: the same file and frames give the same id. */
-async function sceneIdFor(filePath: string, scene: Scene): Promise<string> {
+/** What identifies a file for scene ids: its path, size and mtime (read once per analysis). */
+async function fileKey(filePath: string): Promise<string> {
   const info = await stat(filePath);
-  return createHash('sha1').update(`${filePath}\0${info.size}\0${Math.floor(info.mtimeMs)}\0${scene.start_frame}\0${scene.end_frame}`).digest('hex').slice(0, 20);
+  return `${filePath}\0${info.size}\0${Math.floor(info.mtimeMs)}`;
+}
+
+/** A stable id for a scene of a file: the same file and frames give the same id. */
+function sceneIdFor(key: string, scene: Scene): string {
+  return createHash('sha1').update(`${key}\0${scene.start_frame}\0${scene.end_frame}`).digest('hex').slice(0, 20);
 }
 
 /** The per-frame facts keyframe choice needs, for the frames of one scene. */
@@ -183,12 +188,13 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
   const { createEnricher } = await import('../enrich/index.js');
   const enricher = await createEnricher(resolved.enrich);
   const total = result.scenes.length;
+  const key = await fileKey(result.probe.path);
   let done = 0;
   try {
     const jobs = result.scenes.map(async (scene) => {
       const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), ...(resolved.signal ? { signal: resolved.signal } : {}) });
       onProgress?.(++done, total);
-      return toAnalyzedScene(result, scene, await sceneIdFor(result.probe.path, scene), e, thumbsDir);
+      return toAnalyzedScene(result, scene, sceneIdFor(key, scene), e, thumbsDir);
     });
     jobs.forEach((j) => j.catch(() => undefined));
     for (const job of jobs) {
