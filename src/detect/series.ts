@@ -78,20 +78,6 @@ export function chromaDistance(series: FeatureSeries, a: number, b: number): num
   return sum / ((2 * GRID_SIZE) / 3);
 }
 
-/** 1 - histogram intersection of the luma histograms of frames a and b (0 same, 1 disjoint). */
-export function histDistance(series: FeatureSeries, a: number, b: number): number {
-  const h = series.hist;
-  const oa = a * HIST_BINS;
-  const ob = b * HIST_BINS;
-  let inter = 0;
-  let total = 0;
-  for (let k = 0; k < HIST_BINS; k++) {
-    inter += Math.min(h[oa + k]!, h[ob + k]!);
-    total += h[oa + k]!;
-  }
-  return total === 0 ? 0 : 1 - inter / total;
-}
-
 /** Hamming distance of the 64-bit perceptual hashes of frames a and b, as a fraction of 64 bits. */
 export function hashDistance(series: FeatureSeries, a: number, b: number): number {
   const popcount = (x: number): number => {

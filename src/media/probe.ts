@@ -4,7 +4,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError, InputError, ScenescopeError, throwIfAborted } from '../errors.js';
+import { InputError, throwIfAborted } from '../errors.js';
 import type { VideoMetadata } from '../types.js';
 import { fileUrl, resolveFfmpegPaths, runTool, safeInputArgs, type FfmpegPathOptions } from './ffmpeg.js';
 
@@ -264,11 +264,4 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
     raw_format_name: rawFormat,
   };
   return { path: absolute, metadata, stream };
-}
-
-/** Wrap anything unexpected as a ScenescopeError (keeps the ones that already are). */
-export function asScenescopeError(error: unknown): ScenescopeError {
-  if (error instanceof ScenescopeError) return error;
-  if (error instanceof Error && error.name === 'AbortError') return new AbortError(undefined, { cause: error });
-  return new ScenescopeError('INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
 }
