@@ -353,6 +353,22 @@ export function installHint(id: string, modelsDir: string): string {
 }
 
 /**
+ * Check that a models folder someone named exists: a typo would otherwise run a whole analysis without models.
+ * (The default folder may be absent: that is every fresh install, so callers check only a folder that was given.)
+ * @throws ModelError MODELS_DIR_NOT_FOUND when `dir` does not exist or is not a folder.
+ */
+export async function requireModelsDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (info === null || !info.isDirectory()) {
+    throw new ModelError(
+      'MODELS_DIR_NOT_FOUND',
+      `The models folder ${dir} ${info === null ? 'does not exist' : 'is not a folder'}. Fill it with "scenescope models install --from <folder> --models ${dir}", or leave --models (and SCENESCOPE_MODELS_DIR) out to use the default folder`,
+      { details: { path: dir } },
+    );
+  }
+}
+
+/**
  * Find an installed model. Never throws for a missing or corrupt model: the result says why and how to install it.
  * With `verify: true` every file's sha256 is checked (cached by path, size and mtime).
  * @throws ModelError MODEL_UNAVAILABLE only when the manifest itself cannot be read; AbortError.
