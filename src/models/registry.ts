@@ -64,6 +64,11 @@ export interface ModelEntry {
   notes?: string;
   /** Folder name under the models folder when several entries share one folder (default: `id`). */
   dir?: string;
+  /**
+   * Set when the analysis pipeline does not use this model; says why. Such entries stay in the manifest so
+   * existing folders still verify and install, but `models list` leaves them out (unless `--all`).
+   */
+  unused?: string;
 }
 
 /** Where a model was found, or why it was not. */
@@ -231,6 +236,10 @@ export function parseManifest(raw: unknown, source = 'manifest'): ModelEntry[] {
     };
     if (typeof e.notes === 'string') entry.notes = e.notes;
     if (typeof e.dir === 'string') entry.dir = e.dir;
+    if (e.unused !== undefined) {
+      if (typeof e.unused !== 'string' || e.unused.length === 0) throw bad(`${where}.unused must be a non-empty string (why the pipeline does not use it)`);
+      entry.unused = e.unused;
+    }
     entries.push(entry);
   });
   return entries;
