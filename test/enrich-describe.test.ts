@@ -47,7 +47,8 @@ suite('enrich: descriptions a person can trust', () => {
     assert.equal(counted('wine glass', 2), 'two wine glasses');
     assert.equal(withArticle('Egyptian cat'), 'an Egyptian cat');
     assert.equal(withArticle('jeans'), 'jeans');
-    assert.deepEqual([1, 2, 3, 4, 15].map(peopleCount), ['one person', 'two people', 'three people', 'at least four people', 'at least 15 people']);
+    assert.deepEqual([1, 2, 3, 4, 15].map((n) => peopleCount(n)), ['one person', 'two people', 'three people', 'at least four people', 'at least 15 people']);
+    assert.deepEqual([1, 3].map((n) => peopleCount(n, 'wide')), ['at least one person', 'at least three people'], 'wide shots miss small people');
   });
 
   test('the thresholds are ordered: candidates < tags < stated < sure', () => {
@@ -106,7 +107,7 @@ suite('enrich: descriptions a person can trust', () => {
     };
     assert.equal(
       describeScene(input),
-      'A bright wide shot of three people with a dog and what looks like two cars, showing what looks like a golden retriever, mostly green and blue, with steady motion (camera or subject), with on-screen text "Breaking news / Storm at 5 PM".',
+      'A bright wide shot of at least three people with a dog and what looks like two cars, showing what looks like a golden retriever, mostly green and blue, with steady motion (camera or subject), with on-screen text "Breaking news / Storm at 5 PM".',
     );
     assert.equal(describeScene({ ...base, people: { count: 1, score: 0.7, largest: 0.5, shot: 'close-up' }, motion: 'still' }), 'A close-up of one person, with no motion.');
   });
@@ -138,7 +139,7 @@ suite('enrich: descriptions a person can trust', () => {
     const input: DescribeInput = { ...base, objects: [obj('dog', 0.9)], caption: 'a dog running on the grass' };
     assert.equal(describeScene(input), 'A dog running on the grass.');
     assert.deepEqual(sceneTags(input), ['dog']);
-    assert.deepEqual(statedEvidence(input), [], 'the composed nouns are not what the captioned sentence states');
+    assert.deepEqual(statedEvidence(input), [0.9], 'the score still reflects the detectors');
   });
 
   test('tags are lower-case and deduplicated; tag scores keep the weak ones', () => {

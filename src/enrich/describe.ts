@@ -10,7 +10,8 @@
  * Wording.
  * - People (YOLOX "person" boxes at score >= {@link STATE_OBJECT}) lead the sentence with their count and the
  *   shot size read from the largest box: "A close-up of one person", "A medium shot of two people", "A wide
- *   shot of at least four people" (counts above three are lower bounds: small and overlapping people are missed).
+ *   shot of at least three people" (counts above three, and every count in a wide shot, are lower bounds:
+ *   small and overlapping people are missed).
  * - Other COCO objects at >= {@link SURE_OBJECT} are stated with their counts ("with a dog"); between
  *   {@link STATE_OBJECT} and that they read "with what looks like a dog". Lower scores are not mentioned.
  * - ImageNet labels (MobileNetV2) are fine-grained and often wrong on video frames, so they are stated only
@@ -39,7 +40,7 @@ export const STATE_LABEL = 0.95;
 /** COCO score from which an unstated object still goes into `tags`. */
 export const TAG_OBJECT = 0.5;
 /** ImageNet probability from which an unstated label still goes into `tags`. */
-export const TAG_LABEL = 0.5;
+export const TAG_LABEL = 0.6;
 /** ImageNet probability from which a label is listed in `tag_scores` (and nowhere else). */
 export const CANDIDATE_LABEL = 0.1;
 
@@ -105,8 +106,12 @@ export function counted(label: string, count: number): string {
   return `${number} ${PAIRS.has(label) ? `pairs of ${label}` : plural(label)}`;
 }
 
-/** "one person", "two people", "three people", "at least four people". */
-export function peopleCount(count: number): string {
+/**
+ * "one person", "two people", "three people", "at least four people". In a wide shot every count is a lower
+ * bound ("at least three people"): YOLOX-Nano misses most people under ~30 pixels (a football pitch).
+ */
+export function peopleCount(count: number, shot: PeopleFacts['shot'] = 'medium'): string {
+  if (shot === 'wide') return `at least ${count < NUMBER_WORDS.length ? NUMBER_WORDS[count] : String(count)} ${count === 1 ? 'person' : 'people'}`;
   if (count <= 1) return 'one person';
   if (count <= 3) return `${NUMBER_WORDS[count]} people`;
   return `at least ${count < NUMBER_WORDS.length ? NUMBER_WORDS[count] : String(count)} people`;
@@ -155,7 +160,7 @@ export function describeScene(input: DescribeInput): string {
   const labels = statedLabels(input).map((l) => withArticle(l.label));
   const light = input.brightness === null ? '' : ` ${input.brightness}`;
 
-  let sentence = people === null ? `A${light} scene` : `A${light} ${SHOT_WORDS[people.shot]} of ${peopleCount(people.count)}`;
+  let sentence = people === null ? `A${light} scene` : `A${light} ${SHOT_WORDS[people.shot]} of ${peopleCount(people.count, people.shot)}`;
   const things = [...sure, ...likely];
   if (things.length > 0) sentence += ` with ${listPhrase(things)}`;
   if (labels.length > 0) sentence += `${people !== null || things.length > 0 ? ',' : ''} showing what looks like ${listPhrase(labels, 'or')}`;
@@ -203,9 +208,12 @@ export function sceneTags(input: DescribeInput): string[] {
     .map((t) => t.tag);
 }
 
-/** The model confidences behind what the sentence states (for the scene's confidence score). */
+/**
+ * The model confidences behind what the composed sentence states (for the scene's confidence score): the
+ * people, the stated objects and labels. With a caption they are still the detectors' (a captioner gives no
+ * comparable confidence; see docs/confidence.md).
+ */
 export function statedEvidence(input: DescribeInput): number[] {
-  if (input.caption !== undefined && input.caption !== null && input.caption.trim() !== '') return [];
   const evidence: number[] = [];
   if (input.people !== undefined && input.people !== null) evidence.push(input.people.score);
   for (const o of statedObjects(input)) evidence.push(o.score);
