@@ -44,6 +44,8 @@ suite('analysis output: what is missing, and embeddings', () => {
       assert.match(error.message ?? '', /no-such-models-folder does not exist/);
       return true;
     });
+    const { createEnricher } = await import('../src/enrich/index.js');
+    await assert.rejects(createEnricher({ modelsDir: nowhere }), (e: unknown) => (e as { code?: string }).code === 'MODELS_DIR_NOT_FOUND');
     const run = await cli(['analyze', clip, '--models', nowhere, '--no-ocr', '--no-progress']);
     assert.equal(run.code, 1);
     assert.match(run.err, /^scenescope: error \[MODELS_DIR_NOT_FOUND\]: The models folder .*no-such-models-folder does not exist/m);
