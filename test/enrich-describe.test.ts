@@ -22,7 +22,7 @@ import {
   type DescribeInput,
 } from '../src/enrich/describe.js';
 import { degradedFeatures, degradedNotice } from '../src/enrich/degraded.js';
-import { CLOSE_UP_SHARE, peopleFacts, WIDE_SHARE, type Detection, type PeopleFacts } from '../src/enrich/objects.js';
+import { CLOSE_UP_SHARE, FIGURE_ASPECT, peopleFacts, WIDE_SHARE, type Detection, type PeopleFacts } from '../src/enrich/objects.js';
 import type { EnrichFrame } from '../src/enrich/types.js';
 import { motionKind } from '../src/enrich/visual.js';
 
@@ -47,7 +47,7 @@ suite('enrich: descriptions a person can trust', () => {
     assert.equal(counted('wine glass', 2), 'two wine glasses');
     assert.equal(withArticle('Egyptian cat'), 'an Egyptian cat');
     assert.equal(withArticle('jeans'), 'jeans');
-    assert.deepEqual([1, 2, 3, 4, 15].map((n) => peopleCount(n)), ['one person', 'two people', 'three people', 'at least four people', 'at least 15 people']);
+    assert.deepEqual([1, 2, 3, 4, 15].map((n) => peopleCount(n)), ['one person', 'two people', 'at least three people', 'at least four people', 'at least 15 people']);
     assert.deepEqual([1, 3].map((n) => peopleCount(n, 'wide')), ['at least one person', 'at least three people'], 'wide shots miss small people');
   });
 
@@ -118,6 +118,10 @@ suite('enrich: descriptions a person can trust', () => {
     const closeUp = peopleFacts([[person(100, 0, 500, 360)]], W, H, STATE_OBJECT)!;
     assert.equal(closeUp.shot, 'close-up');
     assert.ok(closeUp.largest >= CLOSE_UP_SHARE);
+    // A whole standing figure filling a portrait frame is a medium shot, however large.
+    const figure = peopleFacts([[person(60, 20, 300, 700)]], 360, 720, STATE_OBJECT)!;
+    assert.ok(figure.largest >= CLOSE_UP_SHARE && (700 - 20) / (300 - 60) >= FIGURE_ASPECT);
+    assert.equal(figure.shot, 'medium');
     const wide = peopleFacts([[person(10, 10, 30, 60), person(100, 10, 120, 60)], [person(10, 10, 30, 60), person(200, 10, 220, 60), person(300, 10, 320, 60, 0.5)]], W, H, STATE_OBJECT)!;
     assert.equal(wide.count, 2, 'the weak third box is not counted');
     assert.equal(wide.shot, 'wide');

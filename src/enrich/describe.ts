@@ -10,7 +10,7 @@
  * Wording.
  * - People (YOLOX "person" boxes at score >= {@link STATE_OBJECT}) lead the sentence with their count and the
  *   shot size read from the largest box: "A close-up of one person", "A medium shot of two people", "A wide
- *   shot of at least three people" (counts above three, and every count in a wide shot, are lower bounds:
+ *   shot of at least three people" (counts from three, and every count in a wide shot, are lower bounds:
  *   small and overlapping people are missed).
  * - Other COCO objects at >= {@link SURE_OBJECT} are stated with their counts ("with a dog"); between
  *   {@link STATE_OBJECT} and that they read "with what looks like a dog". Lower scores are not mentioned.
@@ -107,14 +107,14 @@ export function counted(label: string, count: number): string {
 }
 
 /**
- * "one person", "two people", "three people", "at least four people". In a wide shot every count is a lower
- * bound ("at least three people"): YOLOX-Nano misses most people under ~30 pixels (a football pitch).
+ * "one person", "two people", "at least three people". From three, and in a wide shot for any count, the count
+ * is a lower bound: YOLOX-Nano misses people who are small (a football pitch: 3 of ~20 found) or half hidden
+ * behind others (a starship bridge: 3 of 6).
  */
 export function peopleCount(count: number, shot: PeopleFacts['shot'] = 'medium'): string {
-  if (shot === 'wide') return `at least ${count < NUMBER_WORDS.length ? NUMBER_WORDS[count] : String(count)} ${count === 1 ? 'person' : 'people'}`;
-  if (count <= 1) return 'one person';
-  if (count <= 3) return `${NUMBER_WORDS[count]} people`;
-  return `at least ${count < NUMBER_WORDS.length ? NUMBER_WORDS[count] : String(count)} people`;
+  const number = count < NUMBER_WORDS.length ? NUMBER_WORDS[count]! : String(count);
+  if (shot === 'wide' || count >= 3) return `at least ${number} ${count === 1 ? 'person' : 'people'}`;
+  return count <= 1 ? 'one person' : 'two people';
 }
 
 /** "a, b and c". */

@@ -162,7 +162,10 @@ export interface PeopleFacts {
   score: number;
   /** Share of the frame (0..1) covered by the largest person box of any sampled frame. */
   largest: number;
-  /** Shot size from `largest`: close-up at >= {@link CLOSE_UP_SHARE}, wide below {@link WIDE_SHARE}, medium between. */
+  /**
+   * Shot size from the largest box: close-up when it covers >= {@link CLOSE_UP_SHARE} of the frame and is not a
+   * whole standing figure (height / width under {@link FIGURE_ASPECT}), wide below {@link WIDE_SHARE}, else medium.
+   */
   shot: 'close-up' | 'medium' | 'wide';
 }
 
@@ -170,16 +173,22 @@ export interface PeopleFacts {
 export const CLOSE_UP_SHARE = 0.3;
 /** Largest person box share of the frame below which the shot is wide. */
 export const WIDE_SHARE = 0.05;
+/**
+ * Height / width of a person box from which it is a whole standing figure (about 3 for a full body, about 1 for
+ * head and shoulders): a large full figure in a portrait frame is a medium shot, not a close-up.
+ */
+export const FIGURE_ASPECT = 2;
 
 /**
  * People of a scene from its sampled frames' detections: person boxes at `minScore` or above, counted per
- * frame (the largest count wins), and the shot size from the largest box relative to the frame (boxes are
- * clipped to the frame). Null when no frame has such a box.
+ * frame (the largest count wins), and the shot size from the largest box relative to the frame and its
+ * shape (boxes are clipped to the frame). Null when no frame has such a box.
  */
 export function peopleFacts(perFrame: readonly (readonly Detection[])[], width: number, height: number, minScore: number): PeopleFacts | null {
   let count = 0;
   let score = 0;
   let largest = 0;
+  let aspect = 1;
   const area = Math.max(1, width * height);
   for (const detections of perFrame) {
     let n = 0;
@@ -189,11 +198,14 @@ export function peopleFacts(perFrame: readonly (readonly Detection[])[], width: 
       score = Math.max(score, d.score);
       const w = Math.max(0, Math.min(width, d.x1) - Math.max(0, d.x0));
       const h = Math.max(0, Math.min(height, d.y1) - Math.max(0, d.y0));
-      largest = Math.max(largest, (w * h) / area);
+      if ((w * h) / area > largest) {
+        largest = (w * h) / area;
+        aspect = w > 0 ? h / w : 1;
+      }
     }
     count = Math.max(count, n);
   }
   if (count === 0) return null;
-  const shot = largest >= CLOSE_UP_SHARE ? 'close-up' : largest < WIDE_SHARE ? 'wide' : 'medium';
+  const shot = largest >= CLOSE_UP_SHARE && aspect < FIGURE_ASPECT ? 'close-up' : largest < WIDE_SHARE ? 'wide' : 'medium';
   return { count, score, largest: Math.round(largest * 1000) / 1000, shot };
 }
