@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   MODEL_UNAVAILABLE: 'model unavailable',
   /** A model ran but failed. */
   MODEL_FAILED: 'model failed',
+  /** A models folder that was named (option, --models, SCENESCOPE_MODELS_DIR) does not exist or is not a folder. */
+  MODELS_DIR_NOT_FOUND: 'models folder not found',
+  /** An output file (for example the embeddings file) could not be written. */
+  WRITE_FAILED: 'write failed',
   /** OCR failed. */
   OCR_FAILED: 'ocr failed',
   /** The library database failed or is inconsistent. */

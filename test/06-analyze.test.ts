@@ -55,9 +55,15 @@ suite('analyzeFile on clips rendered from real photos, with the real models', { 
     console.log(`# analysis of 12 s of 720p took ${elapsed.toFixed(1)} s (${(elapsed / 12).toFixed(2)}x the duration)`);
   });
 
-  test('the ladybird photo is tagged "ladybug"; the caption is read with CER <= 10 %', () => {
-    assert.ok(result.scenes[0]!.tags.includes('ladybug'), result.scenes[0]!.tags.join(', '));
-    assert.ok(result.scenes[2]!.tags.includes('ladybug'), result.scenes[2]!.tags.join(', '));
+  test('the ladybird photo scores "ladybug" as its best label; the caption is read with CER <= 10 %', () => {
+    // MobileNetV2 gives it ~0.6: a candidate in tag_scores, not a stated noun (labels are stated from 0.95,
+    // because on real video frames false labels reach 0.93; see docs/enrich.md).
+    for (const i of [0, 2]) {
+      const labels = result.scenes[i]!.tag_scores.filter((t) => t.source === 'labels');
+      assert.equal(labels[0]?.tag, 'ladybug', JSON.stringify(labels));
+      assert.ok(labels[0]!.score >= 0.5, JSON.stringify(labels));
+      assert.doesNotMatch(result.scenes[i]!.description ?? '', /ladybug/);
+    }
     const cer = characterErrorRate(CAPTION, result.scenes[0]!.visible_text ?? '');
     assert.ok(cer <= 0.1, `CER ${cer} for ${JSON.stringify(result.scenes[0]!.visible_text)}`);
     assert.equal(result.scenes[1]!.visible_text, null);

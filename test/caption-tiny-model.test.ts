@@ -401,6 +401,7 @@ suite('captioner inside the analysis: the installed captioner writes the descrip
       const expected = /[.!?]$/.test(sentence) ? sentence : sentence + '.';
       const clip = join(root, 'clip.mp4');
       await makeClip(clip, [{ kind: 0, seconds: 1 }, { kind: 1, seconds: 1 }]);
+      mkdirSync(join(root, 'no-models'), { recursive: true });
       const result = await analyzeFile(clip, { captionModelDir: modelDir, modelsDir: join(root, 'no-models'), ocr: false, thumbnailsDir: join(root, 'thumbs') });
       assert.equal(result.scenes.length, 2);
       for (const scene of result.scenes) {

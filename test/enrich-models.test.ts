@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, suite, test } from 'node:test';
@@ -132,6 +132,7 @@ suite('enrich: models, embeddings, thumbnails', { skip }, () => {
     assert.equal(made.code, 0, made.stderr);
     const tagged = await runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-i', flat, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', clip]);
     assert.equal(tagged.code, 0, tagged.stderr);
+    await mkdir(path.join(dir, 'no-models'), { recursive: true });
     const webp = await createEnricher({ modelsDir: path.join(dir, 'no-models'), ocr: false, caption: false, thumbnails: { dir: path.join(dir, 'webp'), format: 'webp', width: 180 } });
     try {
       const r = await webp.enrichScene({

@@ -32,6 +32,8 @@ suite('enrich: no models installed', () => {
   let enricher: Enricher;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'scenescope-nomodels-'));
+    // An existing but empty models folder: a folder that does not exist is MODELS_DIR_NOT_FOUND.
+    await mkdir(path.join(dir, 'empty-models'));
     stills = [
       { png: await renderFrame(await solid(640, 360, 60, 110, 230), 640, 360, [{ text: 'Welcome to Lisbon', style: 'lower-third' }]), seconds: 1 },
       { png: await solid(640, 360, 8, 8, 10), seconds: 1 },
@@ -67,8 +69,8 @@ suite('enrich: no models installed', () => {
     });
     assert.deepEqual(r.failures, []);
     assert.equal(r.visible_text, 'Welcome to Lisbon');
-    assert.equal(r.description, 'A scene, mostly blue, with on-screen text "Welcome to Lisbon".');
-    assert.deepEqual(r.tags, ['blue', 'text']);
+    assert.equal(r.description, 'A scene, mostly blue, with no motion, with on-screen text "Welcome to Lisbon".');
+    assert.deepEqual(r.tags, ['blue', 'still', 'text']);
     assert.equal(r.embedding?.model, 'scenescope-colour-layout-v1');
     assert.equal(r.embedding?.dimension, 156);
     assert.equal(r.embedding_status, 'completed');
@@ -83,9 +85,9 @@ suite('enrich: no models installed', () => {
       frames: await stillFeatures(stills[1]!.png, 1, 1, FPS),
       boundaryConfidence: 1,
     });
-    assert.equal(r.description, 'A dark scene, mostly black.');
+    assert.equal(r.description, 'A dark scene, mostly black, with no motion.');
     assert.equal(r.visible_text, null);
-    assert.deepEqual(r.tags, ['black', 'dark']);
+    assert.deepEqual(r.tags, ['black', 'dark', 'still']);
   });
 
   test('a caption model that cannot load is listed as failed and the scene is still described', async () => {

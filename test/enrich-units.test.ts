@@ -1,11 +1,10 @@
 /**
- * Enrichment, the pure parts: keyframe choice, text utilities, the description composer, tags, the confidence
- * score, and the model post-processing on synthetic outputs. No model, no ffmpeg.
+ * Enrichment, the pure parts: keyframe choice, text utilities, the confidence score, and the model
+ * post-processing on synthetic outputs. No model, no ffmpeg. (The description composer: enrich-describe.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { sceneConfidence } from '../src/enrich/confidence.js';
-import { counted, describeScene, sceneTags, withArticle, type DescribeInput } from '../src/enrich/describe.js';
 import { frameArgs, parsePpmStream } from '../src/enrich/frames.js';
 import { chooseKeyframe, sampleTimes } from '../src/enrich/keyframe.js';
 import { cosine, l2normalise, softmax, topLabels } from '../src/enrich/labels.js';
@@ -20,8 +19,6 @@ import { resolveEnricherOptions } from '../src/enrich/index.js';
 function frames(count: number, f: (i: number) => Partial<EnrichFrame> = () => ({})): EnrichFrame[] {
   return Array.from({ length: count }, (_, i) => ({ time: i / 25, mean_luma: 120, std_luma: 40, sharpness: 10, delta_lum: 0.5, ...f(i) }));
 }
-
-const base: DescribeInput = { objects: [], labels: [], brightness: null, colours: [], motion: false, text: null };
 
 suite('enrich: pure parts', () => {
   test('the keyframe is the sharpest candidate near the middle, away from the ends', () => {
@@ -82,71 +79,6 @@ suite('enrich: pure parts', () => {
       ['EXIT 24', 'Live from Berlin', 'Traffic is slow!'],
     );
     assert.equal(merged[2]!.seen, 3);
-  });
-
-  test('counts and articles', () => {
-    assert.equal(counted('person', 2), 'two people');
-    assert.equal(counted('dog', 1), 'a dog');
-    assert.equal(counted('umbrella', 1), 'an umbrella');
-    assert.equal(counted('bus', 3), 'three buses');
-    assert.equal(counted('knife', 2), 'two knives');
-    assert.equal(counted('scissors', 1), 'a pair of scissors');
-    assert.equal(counted('car', 14), '14 cars');
-    assert.equal(counted('wine glass', 2), 'two wine glasses');
-    assert.equal(withArticle('Egyptian cat'), 'an Egyptian cat');
-    assert.equal(withArticle('jeans'), 'jeans');
-  });
-
-  test('the description states sure findings with counts and weak ones as "possibly"', () => {
-    const d = describeScene({
-      ...base,
-      objects: [
-        { label: 'person', count: 2, score: 0.9, frames: 3 },
-        { label: 'dog', count: 1, score: 0.8, frames: 2 },
-        { label: 'cat', count: 1, score: 0.45, frames: 1 },
-      ],
-      labels: [
-        { label: 'golden retriever', probability: 0.7 },
-        { label: 'Labrador Retriever', probability: 0.25 },
-      ],
-      brightness: 'bright',
-      colours: ['green', 'blue'],
-      motion: true,
-      text: 'Breaking news\nStorm at 5 PM',
-    });
-    assert.equal(
-      d,
-      'A bright scene with two people and a dog, possibly also a cat, showing what looks like a golden retriever (or possibly a Labrador Retriever), mostly green and blue, with steady motion (camera or subject), with on-screen text "Breaking news / Storm at 5 PM".',
-    );
-  });
-
-  test('nothing found: no invention, and models that did not run are not mentioned', () => {
-    assert.equal(describeScene({ ...base, colours: ['grey'] }), 'A scene with no objects recognised, mostly grey.');
-    assert.equal(describeScene({ ...base, objects: null, labels: null, brightness: 'dark', colours: ['black'] }), 'A dark scene, mostly black.');
-    const weakOnly = describeScene({ ...base, objects: [{ label: 'dog', count: 1, score: 0.41, frames: 1 }], labels: [{ label: 'tabby cat', probability: 0.3 }] });
-    assert.equal(weakOnly, 'A scene with possibly a dog, possibly showing a tabby cat.');
-    assert.doesNotMatch(describeScene({ ...base, objects: null, labels: null }), /object|person|showing/);
-  });
-
-  test('a caption replaces the sentence; tags still come from the detectors', () => {
-    const input: DescribeInput = { ...base, objects: [{ label: 'dog', count: 1, score: 0.9, frames: 1 }], caption: 'a dog running on the grass' };
-    assert.equal(describeScene(input), 'A dog running on the grass.');
-    assert.deepEqual(sceneTags(input), ['dog']);
-  });
-
-  test('tags are lower-case and deduplicated', () => {
-    const tags = sceneTags({
-      ...base,
-      objects: [{ label: 'cat', count: 1, score: 0.9, frames: 1 }],
-      labels: [
-        { label: 'Egyptian Mau', probability: 0.6 },
-        { label: 'tabby cat', probability: 0.21 },
-      ],
-      colours: ['brown', 'brown'],
-      brightness: 'dark',
-      text: 'Hello',
-    });
-    assert.deepEqual(tags, ['cat', 'egyptian mau', 'tabby cat', 'brown', 'dark', 'text']);
   });
 
   test('confidence combines boundary and model evidence, penalises failures, stays in 0..1', () => {

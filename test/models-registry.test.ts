@@ -257,7 +257,12 @@ suite('models: install --from a folder', () => {
     const list = capture();
     assert.equal(await runModelsCommand(['list', '--models', dest, '--json'], list.io), 0);
     const states = Object.fromEntries((JSON.parse(list.out()) as { models: Array<{ id: string; state: string }> }).models.map((m) => [m.id, m.state]));
-    assert.deepEqual(states, { 'mobilenetv2-int8': 'missing', 'yolox-nano': 'installed', 'ppocr-v3-det': 'installed', 'ppocr-v3-cls': 'installed', 'ppocr-en-rec': 'missing', 'vit-gpt2-image-captioning': 'missing' });
+    // Only the models the pipeline uses: the direction classifier and the PaddleOCR recogniser are not listed.
+    assert.deepEqual(states, { 'mobilenetv2-int8': 'missing', 'yolox-nano': 'installed', 'ppocr-v3-det': 'installed', 'vit-gpt2-image-captioning': 'missing' });
+    const all = capture();
+    assert.equal(await runModelsCommand(['list', '--models', dest, '--all'], all.io), 0);
+    assert.match(all.out(), /^ppocr-en-rec\s+recognize-text\s+missing: .*\(not used by the pipeline: text lines are recognised by tesseract\.js/m);
+    assert.match(all.out(), /^1 model\(s\) not installed\./m, 'only mobilenetv2-int8: unused models and the optional captioner are not counted as missing');
   });
 });
 

@@ -4,13 +4,16 @@
  * as soon as it is enriched, in scene order. Enrichment (sharp, onnxruntime-node, tesseract.js) loads lazily.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { AbortError, throwIfAborted } from '../errors.js';
+import { AbortError, OptionError, ScenescopeError, throwIfAborted } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
+import type { TagScore } from '../enrich/describe.js';
+import { degradedFeatures, type DegradedFeature } from '../enrich/degraded.js';
+import { requireModelsDir } from '../models/registry.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
@@ -41,6 +44,15 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   thumbnailFormat?: 'jpeg' | 'webp';
   /** Thumbnail width in pixels. Default 320. */
   thumbnailWidth?: number;
+  /**
+   * Where scene embeddings go (1280 floats a scene with MobileNetV2). "inline" (default): in each scene's
+   * `embedding.vector`; "none": not computed (`embedding` null, `embedding_status` "skipped"); "file": written to
+   * `embeddingsFile` as one JSON document (see {@link EmbeddingsFile}), each scene's `embedding` null and the
+   * result's `embeddings_file` naming the file.
+   */
+  embeddings?: 'inline' | 'none' | 'file';
+  /** The file "file" embeddings are written to (required with `embeddings: 'file'`, not allowed otherwise). */
+  embeddingsFile?: string;
   /** Scenes enriched at once. Default: the enricher's (cores - 1, at least 1). */
   concurrency?: number;
   onProgress?: (progress: AnalyzeProgress) => void;
@@ -58,6 +70,8 @@ export interface AnalyzedScene extends VideoScene {
   /** Absolute path of the thumbnail, or null when it failed. */
   thumbnail_path: string | null;
   embedding: { model: string; dimension: number; vector: number[] } | null;
+  /** Every tag with its score and source, plus weaker candidates not in `tags` (see docs/enrich.md). */
+  tag_scores: TagScore[];
   /** Steps that failed for this scene, with the reason; the rest of the analysis went on. */
   failures: EnrichFailure[];
   /** Models whose output this scene used. */
@@ -76,9 +90,23 @@ export interface AnalysisResult {
   models: EnricherModelStatus[];
   /** The thumbnail folder `thumbnail_url` is relative to. */
   thumbnails_dir: string;
+  /**
+   * What the analysis could not do because a model is missing or failed to load, with the command that
+   * installs it; empty when everything the pipeline uses was there. The library never prints: the CLI shows it.
+   */
+  degraded: DegradedFeature[];
+  /** Absolute path of the embeddings file (with `embeddings: 'file'`), else null. */
+  embeddings_file: string | null;
 }
 
-const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
+/** The document written with `embeddings: 'file'`: one entry a scene, in scene order. */
+export interface EmbeddingsFile {
+  schema_version: 1;
+  video: string;
+  scenes: { scene_id: string; scene_index: number; model: string; dimension: number; vector: number[] }[];
+}
+
+const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress', 'embeddings', 'embeddingsFile'] as const;
 const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
 
 /** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
@@ -91,6 +119,8 @@ interface Resolved {
   detect: DetectOptions;
   enrich: EnricherOptions;
   thumbnailsDir: string | undefined;
+  embeddings: 'inline' | 'none' | 'file';
+  embeddingsFile: string | undefined;
   onProgress: ((p: AnalyzeProgress) => void) | undefined;
   signal: AbortSignal | undefined;
 }
@@ -115,10 +145,17 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   const width = opt(o, 'thumbnailWidth', 320, (n, v) => integerIn(n, v, 16, 4096));
   const thumbnailsDir = opt<string | undefined>(o, 'thumbnailsDir', undefined, string);
   enrich.thumbnails = { dir: thumbnailsDir ?? '', format, width };
+  const embeddings = opt(o, 'embeddings', 'inline' as const, (n, v) => oneOf(n, v, ['inline', 'none', 'file'] as const));
+  const embeddingsFile = opt<string | undefined>(o, 'embeddingsFile', undefined, (n, v) => path.resolve(string(n, v)));
+  if (embeddings === 'file' && embeddingsFile === undefined) throw new OptionError('Expected a file path for embeddingsFile with embeddings "file" but received undefined');
+  if (embeddings !== 'file' && embeddingsFile !== undefined) throw new OptionError(`embeddingsFile applies only to embeddings "file", not "${embeddings}"`);
+  if (embeddings === 'none') enrich.embedding = false;
   return {
     detect: detect as DetectOptions,
     enrich,
     thumbnailsDir,
+    embeddings,
+    embeddingsFile,
     onProgress: typeof o['onProgress'] === 'function' ? (o['onProgress'] as (p: AnalyzeProgress) => void) : undefined,
     signal: o['signal'] instanceof AbortSignal ? o['signal'] : undefined,
   };
@@ -163,6 +200,7 @@ function toAnalyzedScene(result: DetectResult, scene: Scene, id: string, e: Scen
     time_range_formatted: scene.time_range_formatted,
     description: e.description,
     tags: e.tags,
+    tag_scores: e.tag_scores,
     visible_text: e.visible_text,
     confidence_score: e.confidence_score,
     embedding_status: e.embedding_status,
@@ -177,6 +215,35 @@ function toAnalyzedScene(result: DetectResult, scene: Scene, id: string, e: Scen
     failures: e.failures,
     models_used: e.models_used,
   };
+}
+
+/**
+ * The analysis result as JSON for people: indented like `JSON.stringify(value, null, indent)`, except that each
+ * embedding vector stays on one line (1280 numbers one a line made a 6-scene result 170 KB to scroll through).
+ */
+export function stringifyAnalysis(value: unknown, indent = 2): string {
+  const vectors: string[] = [];
+  const marker = '\u0000vector:';
+  const json = JSON.stringify(
+    value,
+    (key, v: unknown) => {
+      if (key === 'vector' && Array.isArray(v)) {
+        vectors.push(JSON.stringify(v));
+        return `${marker}${vectors.length - 1}`;
+      }
+      return v;
+    },
+    indent,
+  );
+  return json.replace(/"\\u0000vector:(\d+)"/g, (_, i: string) => vectors[Number(i)]!);
+}
+
+async function writeEmbeddingsFile(file: string, doc: EmbeddingsFile): Promise<void> {
+  try {
+    await writeFile(file, stringifyAnalysis(doc) + '\n');
+  } catch (error) {
+    throw new ScenescopeError('WRITE_FAILED', `Cannot write the embeddings file ${file}: ${(error as Error).message}`, { cause: error, details: { path: file } });
+  }
 }
 
 /** Enrich the scenes of a detection result; yields each scene as soon as it (and every scene before it) is done. */
@@ -216,7 +283,9 @@ export interface AnalysisRun extends AsyncIterable<AnalyzedScene> {
  * Analyse a video: probe, detect scenes, then give every scene a thumbnail, visible text, a description, tags and
  * an embedding. Without models it still completes (description from visual facts and text; `models` says what
  * is missing and how to install it).
- * @throws InputError for bad files (see docs/errors.md), OptionError, AbortError.
+ * @throws InputError for bad files (see docs/errors.md), OptionError, ModelError MODELS_DIR_NOT_FOUND when
+ *   `modelsDir` is given but is not a folder, ScenescopeError WRITE_FAILED when the embeddings file cannot be
+ *   written, AbortError.
  */
 export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): AnalysisRun {
   const resolved = resolveAnalyzeOptions(options);
@@ -231,18 +300,32 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
   };
   const result = (async (): Promise<AnalysisResult> => {
     try {
+      // Checked first: a mistyped folder should fail in a second, not after detection.
+      if (resolved.enrich.modelsDir !== undefined) await requireModelsDir(path.resolve(resolved.enrich.modelsDir));
       const detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
       const scenes: AnalyzedScene[] = [];
       const iterator = enrichScenes(detected, options, (done, total) => progress(40 + (60 * done) / total, `Enriching scenes (${done}/${total})`, 'enrich'));
       progress(40, `Enriching scenes (0/${detected.scenes.length})`, 'enrich');
+      const vectors: EmbeddingsFile = { schema_version: 1, video: detected.probe.path, scenes: [] };
       let step = await iterator.next();
       while (step.done !== true) {
+        const e = step.value.embedding;
+        if (resolved.embeddings === 'file' && e !== null) {
+          vectors.scenes.push({ scene_id: step.value.scene_id, scene_index: step.value.scene_index, ...e });
+          step.value.embedding = null;
+        }
         scenes.push(step.value);
         queue.push(step.value);
         waiter.wake?.();
         step = await iterator.next();
       }
       const first = scenes[0];
+      const models = step.value;
+      let embeddingsFile: string | null = null;
+      if (resolved.embeddings === 'file') {
+        embeddingsFile = resolved.embeddingsFile!;
+        await writeEmbeddingsFile(embeddingsFile, vectors);
+      }
       return {
         schema_version: 1,
         video: detected.video,
@@ -250,8 +333,10 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
         frame_rate: detected.frame_rate,
         boundaries: detected.boundaries,
         scenes,
-        models: step.value,
+        models,
         thumbnails_dir: first?.thumbnail_path ? path.dirname(first.thumbnail_path) : path.resolve(resolved.thumbnailsDir ?? defaultDataDir()),
+        degraded: degradedFeatures(models, resolved.enrich.modelsDir === undefined ? undefined : path.resolve(resolved.enrich.modelsDir)),
+        embeddings_file: embeddingsFile,
       };
     } catch (error) {
       failure = resolved.signal?.aborted === true ? new AbortError(undefined, { cause: resolved.signal.reason }) : error;
@@ -281,5 +366,10 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
 
 /** Analyse a video and resolve with the whole result. See analyzeScenes(). */
 export function analyzeFile(filePath: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  return analyzeScenes(filePath, options).result;
+  try {
+    return analyzeScenes(filePath, options).result;
+  } catch (error) {
+    // Bad options reject like every other failure of a promise-returning call.
+    return Promise.reject(error);
+  }
 }

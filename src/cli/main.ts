@@ -45,6 +45,8 @@ analyze options (and --detector, --threshold, --min-scene-len, --output, --no-pr
   --models <dir>           models folder (default SCENESCOPE_MODELS_DIR, else ~/.local/share/scenescope/models)
   --no-ocr                 do not read on-screen text
   --no-caption             do not use an installed image captioner
+  --embeddings <mode>      none (default) | inline (vectors in the JSON, one line each) |
+                           file (written to <output>.embeddings.json; needs --output)
 `;
 
 
@@ -127,6 +129,7 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
     ocr: { type: 'boolean', default: true },
     caption: { type: 'boolean', default: true },
     models: { type: 'string' },
+    embeddings: { type: 'string', default: 'none' },
     detector: { type: 'string' },
     threshold: { type: 'string' },
     'min-scene-len': { type: 'string' },
@@ -134,17 +137,23 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
     progress: { type: 'boolean', default: true },
     debug: { type: 'boolean' },
   });
+  const embeddings = values['embeddings'] as string;
+  if (!['none', 'inline', 'file'].includes(embeddings)) throw new UsageError(`--embeddings must be none, inline or file, got ${JSON.stringify(embeddings)}`);
+  if (embeddings === 'file' && values['output'] === undefined) throw new UsageError('--embeddings file writes <output>.embeddings.json: give --output');
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'analyze needs a video file' : `analyze takes one video file, got ${positionals.length}`);
   if (values['format'] !== 'json') throw new UsageError(`--format must be json, got ${JSON.stringify(values['format'])}`);
   const detector = values['detector'] as string | undefined;
   if (detector !== undefined && !(DETECTOR_NAMES as readonly string[]).includes(detector)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, got ${JSON.stringify(detector)}`);
-  const { analyzeFile } = await import('../api/analyze.js');
+  const { analyzeFile, stringifyAnalysis } = await import('../api/analyze.js');
+  const { degradedNotice } = await import('../enrich/degraded.js');
   const bar = progressBar(io, values['progress'] === true);
   const options: Parameters<typeof analyzeFile>[1] = {
     ocr: values['ocr'] !== false,
     caption: values['caption'] !== false,
     onProgress: (p) => bar.update(p.percent, p.currentStep),
+    embeddings: embeddings as 'none',
   };
+  if (embeddings === 'file') options.embeddingsFile = `${values['output'] as string}.embeddings.json`;
   const modelsDir = (values['models'] as string | undefined) ?? io.env['SCENESCOPE_MODELS_DIR'];
   if (modelsDir !== undefined) options.modelsDir = modelsDir;
   if (values['thumbnails'] !== undefined) options.thumbnailsDir = values['thumbnails'] as string;
@@ -162,8 +171,13 @@ async function analyzeCommand(argv: string[], io: CliIO, debug: boolean): Promis
       thumbnails_dir: result.thumbnails_dir,
       scenes: result.scenes,
       models: result.models.map(({ id, task, version, status, reason, hint }) => ({ id, task, version, status, ...(reason ? { reason } : {}), ...(hint ? { hint } : {}) })),
+      degraded: result.degraded,
+      embeddings_file: result.embeddings_file,
     };
-    return JSON.stringify(doc, null, 2) + '\n';
+    const notice = degradedNotice(result.degraded);
+    bar.done();
+    if (notice.length > 0) io.stderr.write(notice.join('\n') + '\n');
+    return stringifyAnalysis(doc) + '\n';
   });
 }
 

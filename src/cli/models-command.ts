@@ -1,7 +1,7 @@
 /**
  * `scenescope models list|install|fetch`: the command-line face of the model registry.
  *
- *   scenescope models list [--models <dir>] [--quick] [--json]
+ *   scenescope models list [--models <dir>] [--quick] [--all] [--json]
  *   scenescope models install --from <dir> [ids...] [--models <dir>] [--json]
  *   scenescope models fetch [ids...] [--models <dir>] [--base-url <url>] [--include-optional] [--json]
  *
@@ -23,7 +23,7 @@ export interface ModelsCommandIO {
 }
 
 const USAGE = `Usage:
-  scenescope models list [--models <dir>] [--quick] [--json]
+  scenescope models list [--models <dir>] [--quick] [--all] [--json]
   scenescope models install --from <dir> [ids...] [--models <dir>] [--json]
   scenescope models fetch [ids...] [--models <dir>] [--base-url <url>] [--include-optional] [--json]
 
@@ -33,6 +33,7 @@ Options:
   --base-url <url>      fetch from a mirror laid out as <url>/<id>/<file> (default: $SCENESCOPE_MODELS_BASE_URL)
   --include-optional    fetch optional files too (for example the float32 captioner)
   --quick               list: check presence and size only, skip sha256
+  --all                 list: also the manifest's models the pipeline does not use
   --manifest <file>     use another model manifest
   --json                print one JSON document
 `;
@@ -47,18 +48,23 @@ function formatBytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-function listText(modelsDir: string, statuses: ModelStatus[]): string {
+function listText(modelsDir: string, statuses: (ModelStatus & { unused?: string })[]): string {
   const lines = [`models folder: ${modelsDir}`];
   for (const s of statuses) {
-    lines.push(`${pad(s.id, 28)}${pad(s.task, 16)}${s.state}${s.reason === undefined ? '' : ': ' + s.reason}`);
+    const note = s.unused === undefined ? '' : ` (not used by the pipeline: ${s.unused})`;
+    lines.push(`${pad(s.id, 28)}${pad(s.task, 16)}${s.state}${s.reason === undefined ? '' : ': ' + s.reason}${note}`);
     for (const f of s.files) {
       if (f.state === 'missing' && f.optional) continue;
       const note = f.state === 'ok' ? 'verified' : f.state === 'unverified' ? (f.reason === undefined ? 'present (not hashed)' : 'present, no pinned sha256') : (f.reason ?? f.state);
       lines.push(`    ${pad(f.name, 44)}${note}${f.optional ? ' (optional)' : ''}`);
     }
   }
-  const missing = statuses.filter((s) => s.state !== 'installed');
-  if (missing.length > 0) lines.push('', `${missing.length} model(s) not installed. ${installHint('<id>', modelsDir)}`);
+  // A captioner is an add-on (descriptions are composed without one), so it is not counted as missing.
+  const missing = statuses.filter((s) => s.state !== 'installed' && s.unused === undefined && s.task !== 'caption');
+  const addOns = statuses.filter((s) => s.state !== 'installed' && s.task === 'caption');
+  if (missing.length > 0 || addOns.length > 0) lines.push('');
+  if (missing.length > 0) lines.push(`${missing.length} model(s) not installed. ${installHint('<id>', modelsDir)}`);
+  for (const s of addOns) lines.push(`${s.id} (optional): an image captioner writes the descriptions instead of composing them; see docs/models.md to install one.`);
   return lines.join('\n') + '\n';
 }
 
@@ -104,6 +110,7 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
         'base-url': { type: 'string' },
         'include-optional': { type: 'boolean' },
         quick: { type: 'boolean' },
+        all: { type: 'boolean' },
         manifest: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -124,7 +131,7 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
     return 2;
   };
   const allowed: Record<string, readonly string[]> = {
-    list: ['models', 'quick', 'manifest', 'json'],
+    list: ['models', 'quick', 'all', 'manifest', 'json'],
     install: ['models', 'from', 'manifest', 'json'],
     fetch: ['models', 'base-url', 'include-optional', 'manifest', 'json'],
   };
@@ -140,9 +147,16 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
     const modelsDir = values.models ?? defaultModelsDir(io.env);
     const json = values.json === true;
     if (sub === 'list') {
+      // Only what the pipeline uses counts: an unused entry reported "missing" would send people installing it.
       const statuses: ModelStatus[] = [];
-      for (const entry of selectEntries(manifest, undefined)) statuses.push(await checkModel(entry, { modelsDir, verify: values.quick !== true }));
-      io.stdout.write(json ? JSON.stringify({ modelsDir, models: statuses }, null, 2) + '\n' : listText(modelsDir, statuses));
+      const entries = selectEntries(manifest, undefined).filter((e) => values.all === true || e.unused === undefined);
+      for (const entry of entries) statuses.push(await checkModel(entry, { modelsDir, verify: values.quick !== true }));
+      const unused = new Map(entries.filter((e) => e.unused !== undefined).map((e) => [e.id, e.unused!]));
+      const listed: (ModelStatus & { unused?: string })[] = statuses.map((s) => {
+        const why = unused.get(s.id);
+        return why === undefined ? s : { ...s, unused: why };
+      });
+      io.stdout.write(json ? JSON.stringify({ modelsDir, models: listed }, null, 2) + '\n' : listText(modelsDir, listed));
       return 0;
     }
     const report =

@@ -5,8 +5,9 @@
  *
  * - boundary: the scene's boundary confidence (the smaller of its two boundaries' `Boundary.confidence`; 1 at
  *   the start and end of the video), clamped to 0..1.
- * - evidence: the mean of the confidences of everything the description states from a model (each object
- *   class's best score, each ImageNet label's probability, the mean OCR line confidence / 100); 0.5 when no
+ * - evidence: the mean of the confidences of everything the description states from a model (the people, each
+ *   stated object class's best score, each stated ImageNet label's probability, the mean OCR line confidence /
+ *   100; weaker candidates that only reach `tag_scores` do not count); 0.5 when no
  *   model stated anything (the description then holds only measured visual facts, which are certain but say
  *   little).
  * - failed_steps: the number of enrichment steps that failed for this scene.

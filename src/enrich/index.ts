@@ -20,26 +20,26 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Captioner } from '../caption/index.js';
 import { AbortError, JobError, ScenescopeError, throwIfAborted, type ErrorCode } from '../errors.js';
-import { defaultModelsDir, getModelEntry, loadManifest, locateModel, type ModelLocation } from '../models/registry.js';
+import { defaultModelsDir, getModelEntry, loadManifest, locateModel, requireModelsDir, type ModelLocation } from '../models/registry.js';
 import { bool, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
 import { sceneConfidence } from './confidence.js';
-import { describeScene, sceneTags, WEAK_LABEL } from './describe.js';
+import { CANDIDATE_LABEL, describeScene, sceneTags, sceneTagScores, STATE_OBJECT, statedEvidence, type DescribeInput } from './describe.js';
 import { decodeFramesAt, frameDurationOf } from './frames.js';
 import { chooseKeyframe, sampleTimes } from './keyframe.js';
 import { classify, meanEmbedding, topLabels, type Label } from './labels.js';
-import { countObjects, detectObjects, type Detection, type ObjectCount } from './objects.js';
+import { countObjects, detectObjects, peopleFacts, type Detection, type ObjectCount, type PeopleFacts } from './objects.js';
 import { readSceneText, type SceneText } from './ocr.js';
 import { OcrPool } from './ocr-pool.js';
 import { DET_LIMIT_SIDE } from './ocr-detect.js';
 import { OnnxHost, type OnnxSession } from './onnx.js';
 import { writeThumbnail, type ThumbnailSettings } from './thumbnail.js';
 import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment } from './types.js';
-import { brightness, COLOUR_LAYOUT_DIMENSION, COLOUR_LAYOUT_MODEL, colourLayout, dominantColours, meanLuma, smallFrame, steadyMotion } from './visual.js';
+import { brightness, COLOUR_LAYOUT_DIMENSION, COLOUR_LAYOUT_MODEL, colourLayout, dominantColours, meanLuma, motionKind, smallFrame } from './visual.js';
 
 export type * from './types.js';
 export { characterErrorRate, editDistance } from './text.js';
 export { chooseKeyframe, sampleTimes } from './keyframe.js';
-export { describeScene, sceneTags } from './describe.js';
+export { describeScene, sceneTags, sceneTagScores, type TagScore, type TagSource } from './describe.js';
 export { sceneConfidence } from './confidence.js';
 export { COLOUR_LAYOUT_MODEL, COLOUR_LAYOUT_DIMENSION } from './visual.js';
 export { cosine } from './labels.js';
@@ -295,11 +295,13 @@ function validateSceneInput(input: EnrichSceneInput): void {
 /**
  * Create an enricher: locate and verify the models, open their sessions and start the OCR workers, all once.
  * Missing models are not an error: models() lists them with the reason and how to install them.
- * @throws OptionError INVALID_OPTION for bad options; AbortError when `signal` is already aborted.
+ * @throws OptionError INVALID_OPTION for bad options; ModelError MODELS_DIR_NOT_FOUND when `modelsDir` is given
+ *   but is not an existing folder; AbortError when `signal` is already aborted.
  */
 export async function createEnricher(options: EnricherOptions = {}): Promise<Enricher> {
   const r = resolveEnricherOptions(options);
   throwIfAborted(r.signal);
+  if (options.modelsDir !== undefined) await requireModelsDir(r.modelsDir);
   const settled = await Promise.allSettled([loadClassifier(r), loadObjects(r), loadTextDetector(r), loadCaption(r)] as const);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure !== undefined) {
@@ -412,13 +414,16 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
 
     // The ONNX worker serves the OCR detector and these models in turn.
     let objectCounts: ObjectCount[] | null = null;
+    let people: PeopleFacts | null = null;
     if (objects.value !== null) {
       try {
         const perFrame: Detection[][] = [];
         await timed('objects', async () => {
           for (const image of samples) perFrame.push(await detectObjects(objects.value!.session, objects.value!.labels, image));
         });
-        objectCounts = countObjects(perFrame);
+        objectCounts = countObjects(perFrame, STATE_OBJECT);
+        const sample = samples[0]!;
+        people = peopleFacts(perFrame, sample.width, sample.height, STATE_OBJECT);
         used.add(ENRICH_MODEL_IDS.objects);
       } catch (error) {
         fail('objects', error, 'MODEL_FAILED');
@@ -439,7 +444,8 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
         labels = topLabels(
           outputs.map((o) => o.probabilities),
           classifier.value.labels,
-          WEAK_LABEL,
+          CANDIDATE_LABEL,
+          5,
         );
         used.add(ENRICH_MODEL_IDS.classifier);
         if (r.embedding && classifier.value.embeds) {
@@ -475,20 +481,20 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
 
     const t = performance.now();
     const keySmall = smalls[keyIndex]!;
-    const facts = {
+    const facts: DescribeInput = {
       objects: objectCounts,
+      people,
       labels,
       brightness: brightness(frames, meanLuma(keySmall)),
       colours: dominantColours(keySmall),
-      motion: steadyMotion(frames),
+      motion: motionKind(frames),
       text: text?.text ?? null,
       caption,
     };
     const description = describeScene(facts);
     const tags = sceneTags(facts);
-    const evidence: number[] = [];
-    for (const o of objectCounts ?? []) evidence.push(o.score);
-    for (const l of labels ?? []) evidence.push(l.probability);
+    const tagScores = sceneTagScores(facts);
+    const evidence = statedEvidence(facts);
     if (text !== null && text.text !== null) evidence.push(text.confidence);
     const confidence = sceneConfidence({ boundary: input.boundaryConfidence, evidence, failedSteps: failures.length });
     timings.describe = Math.round((performance.now() - t) * 10) / 10;
@@ -498,6 +504,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       thumbnail_path: thumbnailPath,
       description,
       tags,
+      tag_scores: tagScores,
       visible_text: text?.text ?? null,
       confidence_score: confidence,
       embedding,

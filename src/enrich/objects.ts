@@ -129,25 +129,83 @@ export interface ObjectCount {
 
 /**
  * Count objects over a scene's sampled frames: per class, the largest count in any one frame (the same object
- * seen in three frames is one object) and the best score. Sorted by count x score, largest first.
+ * seen in three frames is one object) and the best score. Only boxes at `countFrom` or above are counted (at
+ * least one instance per class found), so a sure dog and a weak second one read "a dog", not "two dogs".
+ * Sorted by count x score, largest first.
  */
-export function countObjects(perFrame: readonly (readonly Detection[])[]): ObjectCount[] {
+export function countObjects(perFrame: readonly (readonly Detection[])[], countFrom = 0): ObjectCount[] {
   const byLabel = new Map<string, ObjectCount>();
   for (const detections of perFrame) {
     const counts = new Map<string, { n: number; best: number }>();
     for (const d of detections) {
       const c = counts.get(d.label) ?? { n: 0, best: 0 };
-      c.n++;
+      if (d.score >= countFrom) c.n++;
       c.best = Math.max(c.best, d.score);
       counts.set(d.label, c);
     }
     for (const [label, c] of counts) {
       const entry = byLabel.get(label) ?? { label, count: 0, score: 0, frames: 0 };
-      entry.count = Math.max(entry.count, c.n);
+      entry.count = Math.max(entry.count, c.n, 1);
       entry.score = Math.max(entry.score, c.best);
       entry.frames++;
       byLabel.set(label, entry);
     }
   }
   return [...byLabel.values()].sort((a, b) => b.count * b.score - a.count * a.score || a.label.localeCompare(b.label));
+}
+
+/** People in a scene, from the person boxes. */
+export interface PeopleFacts {
+  /** The most people seen in one sampled frame (boxes at or above the score asked for). */
+  count: number;
+  /** Best person score over the frames. */
+  score: number;
+  /** Share of the frame (0..1) covered by the largest person box of any sampled frame. */
+  largest: number;
+  /**
+   * Shot size from the largest box: close-up when it covers >= {@link CLOSE_UP_SHARE} of the frame and is not a
+   * whole standing figure (height / width under {@link FIGURE_ASPECT}), wide below {@link WIDE_SHARE}, else medium.
+   */
+  shot: 'close-up' | 'medium' | 'wide';
+}
+
+/** Largest person box share of the frame from which the shot is a close-up. */
+export const CLOSE_UP_SHARE = 0.3;
+/** Largest person box share of the frame below which the shot is wide. */
+export const WIDE_SHARE = 0.05;
+/**
+ * Height / width of a person box from which it is a whole standing figure (about 3 for a full body, about 1 for
+ * head and shoulders): a large full figure in a portrait frame is a medium shot, not a close-up.
+ */
+export const FIGURE_ASPECT = 2;
+
+/**
+ * People of a scene from its sampled frames' detections: person boxes at `minScore` or above, counted per
+ * frame (the largest count wins), and the shot size from the largest box relative to the frame and its
+ * shape (boxes are clipped to the frame). Null when no frame has such a box.
+ */
+export function peopleFacts(perFrame: readonly (readonly Detection[])[], width: number, height: number, minScore: number): PeopleFacts | null {
+  let count = 0;
+  let score = 0;
+  let largest = 0;
+  let aspect = 1;
+  const area = Math.max(1, width * height);
+  for (const detections of perFrame) {
+    let n = 0;
+    for (const d of detections) {
+      if (d.label !== 'person' || d.score < minScore) continue;
+      n++;
+      score = Math.max(score, d.score);
+      const w = Math.max(0, Math.min(width, d.x1) - Math.max(0, d.x0));
+      const h = Math.max(0, Math.min(height, d.y1) - Math.max(0, d.y0));
+      if ((w * h) / area > largest) {
+        largest = (w * h) / area;
+        aspect = w > 0 ? h / w : 1;
+      }
+    }
+    count = Math.max(count, n);
+  }
+  if (count === 0) return null;
+  const shot = largest >= CLOSE_UP_SHARE && aspect < FIGURE_ASPECT ? 'close-up' : largest < WIDE_SHARE ? 'wide' : 'medium';
+  return { count, score, largest: Math.round(largest * 1000) / 1000, shot };
 }

@@ -3,6 +3,8 @@
  * code so that importing them costs nothing (no sharp, onnxruntime or tesseract).
  */
 
+import type { TagScore } from './describe.js';
+
 /** An 8-bit RGB image, packed row-major, 3 bytes a pixel. */
 export interface RgbImage {
   data: Uint8Array;
@@ -85,8 +87,13 @@ export interface SceneEnrichment {
   thumbnail_path: string | null;
   /** One plain English sentence. Never empty. */
   description: string;
-  /** Lower-case, deduplicated. */
+  /** Lower-case, deduplicated: stated nouns, likely ones and measured facts (see src/enrich/describe.ts). */
   tags: string[];
+  /**
+   * Every tag with its score (the model's, or 1 for a measured fact) and source, plus weaker candidates that
+   * are neither in the sentence nor in `tags`: filter on the score to trade recall for precision.
+   */
+  tag_scores: TagScore[];
   /** Lines of on-screen text joined by "\n", or null when none was read. */
   visible_text: string | null;
   /** 0..1, see docs/confidence.md. */

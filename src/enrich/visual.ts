@@ -12,6 +12,8 @@
  * Motion: "steady motion" when delta_lum (mean absolute brightness change between frames) has a median of at
  * least 2.5 over the scene and stays above 1 in at least 80 % of its frames: a pan, a zoom or continuous
  * movement, as opposed to a still shot. It cannot tell camera from subject motion, and the wording says so.
+ * "Still" when nothing moved: 95 % of the frame-to-frame delta_lum under {@link STILL_DELTA} (encoder noise on a
+ * locked-off shot stays well under it) and none above 4 (a person entering or a light change).
  *
  * Fallback embedding (when MobileNetV2 is not installed): per sampled frame, the mean Y, Cb and Cr of an 8 x 6
  * grid (144 values, scaled to -1..1 around 128) and the edge density of a 4 x 3 grid (12 values, fraction of
@@ -91,6 +93,18 @@ export function steadyMotion(frames: readonly EnrichFrame[]): boolean {
   const median = deltas[deltas.length >> 1]!;
   const moving = deltas.filter((d) => d > 1).length / deltas.length;
   return median >= 2.5 && moving >= 0.8;
+}
+
+/** Frame-to-frame delta_lum under which a frame counts as unchanged (for "still"). */
+export const STILL_DELTA = 0.6;
+
+/** Motion of a scene: "steady", "still" or null (neither, or too short to tell; see the module header). */
+export function motionKind(frames: readonly EnrichFrame[]): 'steady' | 'still' | null {
+  if (frames.length < 8) return null;
+  if (steadyMotion(frames)) return 'steady';
+  const deltas = frames.slice(1).map((f) => f.delta_lum);
+  const calm = deltas.filter((d) => d < STILL_DELTA).length / deltas.length;
+  return calm >= 0.95 && deltas.every((d) => d <= 4) ? 'still' : null;
 }
 
 /** Mean BT.601 luma of an RGB image (0..255). */

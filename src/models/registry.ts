@@ -64,6 +64,11 @@ export interface ModelEntry {
   notes?: string;
   /** Folder name under the models folder when several entries share one folder (default: `id`). */
   dir?: string;
+  /**
+   * Set when the analysis pipeline does not use this model; says why. Such entries stay in the manifest so
+   * existing folders still verify and install, but `models list` leaves them out (unless `--all`).
+   */
+  unused?: string;
 }
 
 /** Where a model was found, or why it was not. */
@@ -231,6 +236,10 @@ export function parseManifest(raw: unknown, source = 'manifest'): ModelEntry[] {
     };
     if (typeof e.notes === 'string') entry.notes = e.notes;
     if (typeof e.dir === 'string') entry.dir = e.dir;
+    if (e.unused !== undefined) {
+      if (typeof e.unused !== 'string' || e.unused.length === 0) throw bad(`${where}.unused must be a non-empty string (why the pipeline does not use it)`);
+      entry.unused = e.unused;
+    }
     entries.push(entry);
   });
   return entries;
@@ -350,6 +359,22 @@ export function installHint(id: string, modelsDir: string): string {
     `or "scenescope models fetch ${id}" on a connected machine; models folder: ${modelsDir} ` +
     `(change it with --models or SCENESCOPE_MODELS_DIR)`
   );
+}
+
+/**
+ * Check that a models folder someone named exists: a typo would otherwise run a whole analysis without models.
+ * (The default folder may be absent: that is every fresh install, so callers check only a folder that was given.)
+ * @throws ModelError MODELS_DIR_NOT_FOUND when `dir` does not exist or is not a folder.
+ */
+export async function requireModelsDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (info === null || !info.isDirectory()) {
+    throw new ModelError(
+      'MODELS_DIR_NOT_FOUND',
+      `The models folder ${dir} ${info === null ? 'does not exist' : 'is not a folder'}. Fill it with "scenescope models install --from <folder> --models ${dir}", or leave --models (and SCENESCOPE_MODELS_DIR) out to use the default folder`,
+      { details: { path: dir } },
+    );
+  }
 }
 
 /**
