@@ -87,7 +87,7 @@ suite('scenescope bench', () => {
 
   test('bad usage exits 2 with one line on stderr', async () => {
     const cases: [string[], RegExp][] = [
-      [[dir, '--format', 'edl'], /unknown --format "edl"; use one of scenescope, bbc, rai, clipshots, autoshot, csv/],
+      [[dir, '--format', 'edl'], /unknown --format "edl"; use one of auto, scenescope, truth, bbc, rai, clipshots, autoshot, csv/],
       [[dir, '--bogus'], /Unknown option '--bogus'/],
       [[], /expected one dataset folder/],
       [[dir, '--tolerance', 'x'], /--tolerance takes integers/],

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ScenescopeError } from '../errors.js';
 import { readDataset, DATASET_FORMATS, type DatasetFormat } from '../bench/annotations.js';
-import { evaluateClip, summarize, checkTargets, DEFAULT_TOLERANCES, type ClipEvaluation, type Summary } from '../bench/metrics.js';
+import { evaluateClip, summarize, checkTargets, scores, DEFAULT_TOLERANCES, DEFAULT_GRADUAL_SLACK, TARGET_SETS, type ClipEvaluation, type MatchOptions, type Summary, type TargetSet } from '../bench/metrics.js';
 import { extractThumbnails, renderReport, thumbnailFrames, type ReportClip, type ReportScoreTrack } from '../bench/report.js';
 import { TRUTH_KINDS, DISTRACTOR_KINDS, type DatasetEntry, type DetectedBoundary } from '../bench/types.js';
 import { progressBar, type CliIO } from './io.js';
@@ -38,19 +38,27 @@ const USAGE = `Usage: scenescope bench <dataset-dir> [options]
 Run detection on every annotated video of a dataset and score it against the ground truth.
 
 Options:
-  --format <name>        annotation format: ${DATASET_FORMATS.join(', ')} (default scenescope)
+  --format <name>        annotation format: ${DATASET_FORMATS.join(', ')} (default auto:
+                         truth when the folder holds a truth.json, else scenescope)
   --detector <name,...>  detector(s) to run (default: the library's default)
-  --tolerance <list>     cut tolerances in frames (default 0,1,2)
+  --tolerance <list>     cut tolerances in frames (default 0,1,2; the dataset's own cut
+                         tolerance, truth.json matching.cut_tolerance_frames, is always added)
+  --score-uncertain      count transitions marked uncertain like the others (default: they are
+                         matched but neither a hit nor a miss, and reported apart)
+  --excuse-uncertain     leave detections inside non-transition spans marked uncertain out of
+                         the false positives (default: counted; the report says how many)
+  --targets <name>       acceptance targets: ${TARGET_SETS.join(', ')} (default issue8-real for
+                         truth datasets, issue3 otherwise)
   --frame-offset <n>     add n frames to every annotated frame (TransNetV2 uses 1 for BBC)
   --limit <n>            only the first n videos
   --html <file>          write the visual report (self-contained HTML)
   --json                 print JSON lines instead of tables
-  --check                exit 1 when issue 3's targets are not met (tolerance 1)
+  --check                exit 1 when the targets are not met (at the headline tolerance)
   -h, --help             show this help
 `;
 
-/** Headline tolerance: cuts within 1 frame (issue 3's rule). */
-const HEADLINE = 1;
+/** Headline tolerance when the dataset states none: cuts within 1 frame (issue 3's rule, and truth.json's). */
+const DEFAULT_HEADLINE = 1;
 
 function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '-';
@@ -61,13 +69,26 @@ function table(rows: (string | number)[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]!) : String(cell).padStart(widths[c]!))).join('  ')).join('\n') + '\n';
 }
 
-function textReport(detector: string, entries: readonly DatasetEntry[], summaries: readonly Summary[]): string {
-  const headline = summaries.find((s) => s.tolerance === HEADLINE) ?? summaries[0]!;
+function textReport(detector: string, entries: readonly DatasetEntry[], summaries: readonly Summary[], perClip: readonly ClipEvaluation[], headlineTolerance: number, gradualSlack: number, targetSet: TargetSet, excuse: boolean): string {
+  const headline = summaries.find((s) => s.tolerance === headlineTolerance) ?? summaries[0]!;
   const truth = entries.reduce((n, e) => n + e.truth.length, 0);
   const distractors = entries.reduce((n, e) => n + e.distractors.length, 0);
-  let out = `\ndetector ${detector}: ${headline.clips} clips, ${truth} transitions, ${distractors} distractors\n\n`;
+  let out = `\ndetector ${detector}: ${headline.clips} clips, ${truth} transitions, ${distractors} distractors\n`;
+  out += `matching: cuts within ${headlineTolerance} frame(s), gradual transitions inside their span +-${gradualSlack}, one-to-one, closest first\n`;
+  if (headline.uncertain.truth > 0) out += `uncertain transitions: ${headline.uncertain.truth} left out of the counts (${headline.uncertain.found} found); --score-uncertain counts them\n`;
+  if (excuse) out += `--excuse-uncertain: ${headline.excused} detection(s) inside uncertain non-transition spans left out of the false positives\n`;
+  out += `\nper clip (tolerance ${headlineTolerance})\n`;
+  out += table([
+    ['clip', 'truth', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1'],
+    ...perClip.map((e, i) => {
+      const s = scores(e.all);
+      const none = e.all.tp + e.all.fp + e.all.fn === 0;
+      return [entries[i]!.name, e.all.tp + e.all.fn, e.all.tp, e.all.fp, e.all.fn, none ? '-' : fmt(s.precision), none ? '-' : fmt(s.recall), none ? '-' : fmt(s.f1)];
+    }),
+  ]);
+  out += `\npooled\n`;
   out += table([['tolerance', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1', 'cut offset'], ...summaries.map((s) => [s.tolerance, s.all.tp, s.all.fp, s.all.fn, fmt(s.all.precision), fmt(s.all.recall), fmt(s.all.f1), fmt(s.mean_cut_offset, 2)])]);
-  out += `\nper kind (tolerance ${headline.tolerance}; gradual: span +-2 frames)\n`;
+  out += `\nper kind (tolerance ${headline.tolerance}; gradual: span +-${gradualSlack} frames); kind accuracy ${fmt(headline.kind_accuracy)}\n`;
   out += table([
     ['kind', 'truth', 'found', 'missed', 'FP', 'precision', 'recall', 'F1', 'label ok'],
     ...TRUTH_KINDS.filter((k) => headline.kinds[k].truth > 0 || headline.kinds[k].fp > 0).map((k) => {
@@ -83,8 +104,8 @@ function textReport(detector: string, entries: readonly DatasetEntry[], summarie
       ['all', headline.distractor_total.count, headline.distractor_total.false_boundaries, headline.distractor_total.fired],
     ]);
   }
-  const targets = checkTargets(headline);
-  out += `\ntargets: ${targets.map((t) => `${t.name} ${fmt(t.value)} ${t.target} ${t.pass ? 'pass' : 'FAIL'}`).join('; ')}\n`;
+  const targets = checkTargets(headline, targetSet);
+  out += `\ntargets (${targetSet}): ${targets.map((t) => `${t.name} ${fmt(t.value)} ${t.target} ${t.pass ? 'pass' : 'FAIL'}`).join('; ')}\n`;
   return out;
 }
 
@@ -105,7 +126,10 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
       allowPositionals: true,
       strict: true,
       options: {
-        format: { type: 'string', default: 'scenescope' },
+        format: { type: 'string', default: 'auto' },
+        'score-uncertain': { type: 'boolean', default: false },
+        'excuse-uncertain': { type: 'boolean', default: false },
+        targets: { type: 'string' },
         detector: { type: 'string' },
         tolerance: { type: 'string', default: DEFAULT_TOLERANCES.join(',') },
         'frame-offset': { type: 'string', default: '0' },
@@ -135,8 +159,7 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
   if (!(DATASET_FORMATS as readonly string[]).includes(format)) return usage(`unknown --format ${JSON.stringify(values.format)}; use one of ${DATASET_FORMATS.join(', ')}`);
   const tolerances = values.tolerance.split(',').map((t) => Number(t.trim()));
   if (tolerances.some((t) => !Number.isInteger(t) || t < 0 || t > 100)) return usage(`--tolerance takes integers 0-100 separated by commas, not ${JSON.stringify(values.tolerance)}`);
-  if (!tolerances.includes(HEADLINE)) tolerances.push(HEADLINE);
-  tolerances.sort((a, b) => a - b);
+  if (values.targets !== undefined && !(TARGET_SETS as readonly string[]).includes(values.targets)) return usage(`unknown --targets ${JSON.stringify(values.targets)}; use one of ${TARGET_SETS.join(', ')}`);
   const frameOffset = Number(values['frame-offset']);
   if (!Number.isInteger(frameOffset)) return usage(`--frame-offset takes an integer, not ${JSON.stringify(values['frame-offset'])}`);
   const limit = values.limit === undefined ? Infinity : Number(values.limit);
@@ -156,6 +179,14 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
       throw error;
     }
     entries = entries.slice(0, limit);
+    const matching = entries.find((e) => e.matching !== undefined)?.matching;
+    const HEADLINE = matching?.cut_tolerance_frames ?? DEFAULT_HEADLINE;
+    const gradualSlack = matching?.gradual_tolerance_frames ?? DEFAULT_GRADUAL_SLACK;
+    if (!tolerances.includes(HEADLINE)) tolerances.push(HEADLINE);
+    tolerances.sort((a, b) => a - b);
+    const targetSet: TargetSet = (values.targets as TargetSet | undefined) ?? (matching !== undefined ? 'issue8-real' : 'issue3');
+    const excuse = values['excuse-uncertain'];
+    const matchOptions = (tolerance: number): MatchOptions => ({ tolerance, gradualSlack, uncertainTruth: values['score-uncertain'] ? 'score' : 'ignore', excuseUncertain: excuse });
     for (const e of entries) for (const w of e.warnings) io.stderr.write(`warning: ${w}\n`);
     const detect = deps.detect ?? (await defaultDetect());
     const bar = progressBar(io, !values.json);
@@ -184,7 +215,7 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
           io.stderr.write(`${entry.name}: ${message}\n`);
           if (values.json) io.stdout.write(JSON.stringify({ type: 'clip', detector: name, name: entry.name, video: entry.video, error: message }) + '\n');
           if (values.html !== undefined) {
-            reportClips.push({ name: `${entry.name} · ${name}`, video: entry.video, frame_count: entry.frame_count ?? 0, frame_rate: entry.frame_rate ?? 25, truth: entry.truth, distractors: entry.distractors, detections: [], scores: [], evaluation: evaluateClip(entry.truth, [], entry.distractors, { tolerance: HEADLINE }), thumbnails: new Map(), seconds: 0, error: message });
+            reportClips.push({ name: `${entry.name} · ${name}`, video: entry.video, frame_count: entry.frame_count ?? 0, frame_rate: entry.frame_rate ?? 25, truth: entry.truth, distractors: entry.distractors, detections: [], scores: [], evaluation: evaluateClip(entry.truth, [], entry.distractors, matchOptions(HEADLINE)), thumbnails: new Map(), seconds: 0, error: message });
           }
           continue;
         }
@@ -196,7 +227,7 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
         const detections = result.boundaries.map((b) => ({ frame: b.frame, kind: b.kind, start_frame: b.start_frame, end_frame: b.end_frame, confidence: b.confidence }));
         const evaluations = new Map<number, ClipEvaluation>();
         for (const t of tolerances) {
-          const e = evaluateClip(entry.truth, detections, entry.distractors, { tolerance: t });
+          const e = evaluateClip(entry.truth, detections, entry.distractors, matchOptions(t));
           evaluations.set(t, e);
           perTolerance.get(t)!.push(e);
         }
@@ -214,6 +245,9 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
               truth: entry.truth.length,
               detected: detections.length,
               tolerances: Object.fromEntries(tolerances.map((t) => [t, evaluations.get(t)!.all])),
+              headline: { tolerance: HEADLINE, ...scores(head.all) },
+              uncertain: head.uncertain,
+              excused: head.excused.map((k) => detections[k]!.frame),
               missed: head.misses.map((j) => ({ kind: entry.truth[j]!.kind, frame: entry.truth[j]!.frame, start_frame: entry.truth[j]!.start_frame, end_frame: entry.truth[j]!.end_frame })),
               false_positives: head.false_positives.map((k) => ({ kind: detections[k]!.kind, frame: detections[k]!.frame })),
             }) + '\n',
@@ -245,12 +279,12 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
       const summaries = tolerances.map((t) => summarize(perTolerance.get(t)!, t));
       reportSummaries.push({ detector: name, summaries });
       const headline = summaries.find((s) => s.tolerance === HEADLINE)!;
-      const targets = checkTargets(headline);
+      const targets = checkTargets(headline, targetSet);
       if (targets.some((t) => !t.pass)) targetsMissed = true;
       if (values.json) {
-        for (const s of summaries) io.stdout.write(JSON.stringify({ type: 'summary', detector: name, ...s }) + '\n');
-        io.stdout.write(JSON.stringify({ type: 'targets', detector: name, tolerance: HEADLINE, targets }) + '\n');
-      } else io.stdout.write(textReport(name, entries, summaries));
+        for (const s of summaries) io.stdout.write(JSON.stringify({ type: 'summary', detector: name, headline: s.tolerance === HEADLINE, gradual_slack: gradualSlack, excuse_uncertain: excuse, ...s }) + '\n');
+        io.stdout.write(JSON.stringify({ type: 'targets', detector: name, set: targetSet, tolerance: HEADLINE, targets }) + '\n');
+      } else io.stdout.write(textReport(name, entries, summaries, perTolerance.get(HEADLINE)!, HEADLINE, gradualSlack, targetSet, excuse));
     }
 
     if (values.html !== undefined) {
@@ -264,7 +298,7 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
         ],
         summaries: first.summaries,
         headlineTolerance: HEADLINE,
-        targets: format === 'scenescope' ? checkTargets(first.summaries.find((s) => s.tolerance === HEADLINE)!) : [],
+        targets: format === 'scenescope' || format === 'auto' || format === 'truth' ? checkTargets(first.summaries.find((s) => s.tolerance === HEADLINE)!, targetSet) : [],
         clips: reportClips,
       });
       await writeFile(values.html, html);
