@@ -81,6 +81,10 @@ suite('other tools\' predictions', () => {
     assert.deepEqual(toBoundaries(parsePredictionJson({ cuts: [{ frame: 40, kind: 'dissolve', start_frame: 35, end_frame: 45 }] }), 25), [{ frame: 40, kind: 'dissolve', start_frame: 35, end_frame: 45 }]);
     assert.deepEqual(toBoundaries(parsePredictionJson([{ time: 2 }]), 30).map((b) => b.frame), [60]);
     assert.throws(() => parsePredictionJson({ shots: [] }), /holds no list of frames or times/);
+    // scenescope's own detect output keeps kinds and spans.
+    const own = parsePredictionJson({ frame_count: 100, boundaries: [{ frame: 40, time: 1.6, kind: 'wipe', start_frame: 35, end_frame: 44, confidence: 0.7 }], scenes: [{ start_frame: 0 }, { start_frame: 40 }] });
+    assert.deepEqual(own.boundaries, [{ frame: 40, kind: 'wipe', start_frame: 35, end_frame: 44, confidence: 0.7 }]);
+    assert.deepEqual(parsePredictionJson({ scenes: [{ start_frame: 0 }, { start_frame: 40 }, { start_frame: 70 }] }).boundaries.map((b) => b.frame), [40, 70]);
   });
 
   test('a TransNetV2 shot list gives the start of every shot after the first', () => {
