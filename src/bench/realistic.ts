@@ -38,7 +38,7 @@ import { listPhotos, defaultPhotoDir } from './corpus.js';
 import { parseTruthJson, TRUTH_FILE } from './annotations.js';
 
 /** Version of the realistic generator's drawing rules; it goes into every truth file. */
-export const REALISTIC_GENERATOR_VERSION = 1;
+export const REALISTIC_GENERATOR_VERSION = 2;
 
 /** Wipe styles the generator draws (all annotated as kind "wipe", with the style beside it). */
 export const WIPE_STYLES = ['tile', 'iris', 'clock', 'push', 'slide', 'diagonal', 'soft'] as const;
@@ -617,6 +617,16 @@ export class RealisticRenderer {
     const halfY = (this.H * scale) / 2 / src.height;
     sample(src, { cx: Math.min(1 - half, Math.max(half, cx)) * src.width, cy: Math.min(1 - halfY, Math.max(halfY, cy)) * src.height, scale, angle: 0 }, out);
     if (blur > 1) blurHorizontal(out, Math.min(40, blur));
+    for (const d of this.plan.distractors) {
+      if (d.kind !== 'object' || f < d.start_frame || d.start_frame < shot.first || d.start_frame > shot.last) continue;
+      // Part of the shot, not an overlay: it enters from one side over the distractor's span, then stays (drifting
+      // slowly) until the shot ends, so it leaves with the shot through the next transition.
+      const img = this.objects.get(d)!;
+      const q = Math.min(1, (f - d.start_frame) / Math.max(1, d.end_frame - d.start_frame));
+      const travel = smooth(q) * (img.width + this.W * 0.35) + Math.max(0, f - d.end_frame) * 0.4;
+      const x = (d.dir ?? 1) > 0 ? -img.width + travel : this.W - travel;
+      composite(out, img, x, Math.round((d.y ?? 0.5) * this.H - img.height / 2));
+    }
     if (shot.source.type === 'photo') addGrain(out, this.noise, ((f * 7919) % 4096) | 0);
   }
 
@@ -713,13 +723,6 @@ export class RealisticRenderer {
           const k = Math.min(1, (f - d.start_frame + 1) / (d.end_frame - d.start_frame + 1));
           composite(out, img, Math.round(this.W * 0.06 - (1 - k) * img.width * 0.3), Math.round(this.H * 0.64), k);
         }
-      }
-      if (d.kind === 'object' && f >= d.start_frame && f <= d.end_frame) {
-        const img = this.objects.get(d)!;
-        const q = (f - d.start_frame) / Math.max(1, d.end_frame - d.start_frame);
-        // Enters from one side and stops covering a large part of the frame.
-        const x = (d.dir ?? 1) > 0 ? -img.width + smooth(q) * (img.width + this.W * 0.35) : this.W - smooth(q) * (img.width + this.W * 0.35);
-        composite(out, img, x, Math.round((d.y ?? 0.5) * this.H - img.height / 2));
       }
     }
     const o = this.plan.overlays;
