@@ -102,6 +102,7 @@ suite('realistic corpus generator', () => {
     const plan = planRealisticClip({ name: 'mini', seed: 5, fps: 25, schedule: ['dissolve', 'flash', 'wipe', 'cut'], shotSeconds: [0.9, 1.1], segments, photos: photos.length });
     await renderRealisticClip(plan, { out: dir, width: W, height: H, segments, photos });
     const [entry] = await readDataset(dir, 'scenescope');
+    assert.equal(entry!.schema, 'scenescope-corpus/2', 'bench picks the issue8-corpus targets by this schema');
     assert.deepEqual(entry!.truth.map((t) => [t.kind, t.start_frame, t.end_frame]), plan.transitions.map((t) => [t.kind, t.start_frame, t.end_frame]));
     const frames = await greyFrames(path.join(dir, 'mini.mp4'), W, H);
     assert.equal(frames.length, plan.frame_count);

@@ -229,7 +229,7 @@ export function parseCutJson(json: unknown, offset = 0, source = 'cut list'): Pa
 }
 
 /** Parse a scenescope corpus truth file (see corpus.ts). */
-export function parseCorpusTruth(json: unknown, source = 'truth file'): { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string } {
+export function parseCorpusTruth(json: unknown, source = 'truth file'): { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string; schema?: string } {
   const j = json as Record<string, unknown> | null;
   if (j === null || typeof j !== 'object' || !Array.isArray(j.transitions)) throw new InputError('UNSUPPORTED_FORMAT', `${source} has no "transitions" array`);
   const transitions: TruthTransition[] = [];
@@ -244,7 +244,8 @@ export function parseCorpusTruth(json: unknown, source = 'truth file'): { transi
       distractors.push({ kind: r.kind as DistractorKind, start_frame: r.start_frame, end_frame: r.end_frame });
     }
   }
-  const out: { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string } = { transitions, distractors };
+  const out: { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string; schema?: string } = { transitions, distractors };
+  if (typeof j.schema === 'string') out.schema = j.schema;
   if (typeof j.frame_count === 'number') out.frame_count = j.frame_count;
   if (typeof j.frame_rate === 'number') out.frame_rate = j.frame_rate;
   if (typeof j.video === 'string') out.video = j.video;
@@ -450,7 +451,7 @@ export async function readDataset(dir: string, requested: DatasetFormat, options
           continue;
         }
         const t = parseCorpusTruth(await readJson(truthFile), truthFile);
-        entries.push(entry(v, t.transitions, [], { distractors: t.distractors, frame_count: t.frame_count, frame_rate: t.frame_rate }));
+        entries.push(entry(v, t.transitions, [], { distractors: t.distractors, frame_count: t.frame_count, frame_rate: t.frame_rate, schema: t.schema }));
       }
       break;
     }

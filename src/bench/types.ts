@@ -53,6 +53,8 @@ export interface DatasetEntry {
   frame_count?: number | undefined;
   /** Frame rate when the annotation states it. */
   frame_rate?: number | undefined;
+  /** The truth file's schema, when it states one ("scenescope-corpus/2" for the realistic corpus). */
+  schema?: string | undefined;
   /** The dataset's own matching rule (truth.json `matching`), when it states one. */
   matching?: DatasetMatching | undefined;
   /** Oddities met while reading (reversed pairs, unparseable lines), one line each. */
