@@ -67,8 +67,8 @@ suite('scenescope bench', () => {
     assert.match(text, /<svg [^>]*class="timeline"/);
     assert.match(text, /<polyline points="[^"]+"[^>]*><title>content \(threshold 20\)<\/title>/);
     assert.ok((text.match(/src="data:image\/jpeg;base64,/g) ?? []).length >= 4, 'thumbnails before and after each boundary');
-    assert.match(text, /false cut @40/);
-    assert.match(text, /cut @25 found as cut @25/);
+    assert.match(text, /false @40<\/div><div class="who">default: cut \(0\.90\)/);
+    assert.match(text, /cut @25<\/div><div class="who">✓ default: cut @25 \(0\.90\)/);
     assert.doesNotMatch(text, /<script|<link|src="http|href="http|url\(http/);
   });
 
@@ -76,7 +76,7 @@ suite('scenescope bench', () => {
     const c = capture();
     const code = await runBenchCommand([dir, '--format', 'csv', '--json'], c.io, { detect: async () => { throw new Error('decoder broke'); }, signal });
     assert.equal(code, 1);
-    assert.match(c.err(), /a: decoder broke/);
+    assert.match(c.err(), /a: default: decoder broke/);
     assert.equal((JSON.parse(c.out().trim().split('\n')[0]!) as { error: string }).error, 'decoder broke');
   });
 
@@ -87,7 +87,7 @@ suite('scenescope bench', () => {
 
   test('bad usage exits 2 with one line on stderr', async () => {
     const cases: [string[], RegExp][] = [
-      [[dir, '--format', 'edl'], /unknown --format "edl"; use one of scenescope, bbc, rai, clipshots, autoshot, csv/],
+      [[dir, '--format', 'edl'], /unknown --format "edl"; use one of auto, scenescope, truth, bbc, rai, clipshots, autoshot, csv/],
       [[dir, '--bogus'], /Unknown option '--bogus'/],
       [[], /expected one dataset folder/],
       [[dir, '--tolerance', 'x'], /--tolerance takes integers/],

@@ -3,8 +3,14 @@
  * truth; the parsers are exported too, for one file at a time.
  *
  * Formats (frames are 0-based; see docs/benchmarks.md for the layouts):
+ * - `auto` (the default of `scenescope bench`): `truth` when the folder holds a truth.json, else `scenescope`.
  * - `scenescope`: this project's generated corpus: `<name>.mp4` beside `<name>.json` holding `transitions` and
  *   `distractors` (see corpus.ts).
+ * - `truth`: one `truth.json` for the folder, the layout of ../shared/media/real: a `matching` block (the
+ *   dataset's own matching rule) and `clips`, each with a `file`, a `role` ("transitions" or "negative"),
+ *   `frames`, `fps`, typed `transitions` (`kind`, `start_frame`, `end_frame`, optional `uncertain`) and
+ *   `non_transitions` (hard-negative spans, optional `uncertain`). A negative clip is one distractor of kind
+ *   `negative` spanning the whole clip; each non-transition is a distractor of kind `non_transition`.
  * - `bbc`: the BBC Planet Earth set: `annotations/shots/<episode>.txt`, one shot per line, "start end" (first and
  *   last frame, inclusive); a video `bbc_01.mp4` or `01_From_Pole_to_Pole.mp4` matches the file whose name starts
  *   with the same episode number. TransNetV2 shifts these annotations by +1 frame against its decoder; pass
@@ -27,10 +33,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { integerIn, oneOf, opt, plainOptions, func } from '../util/validate.js';
-import { DISTRACTOR_KINDS, type DatasetEntry, type DistractorKind, type TruthDistractor, type TruthKind, type TruthTransition } from './types.js';
+import { DISTRACTOR_KINDS, type DatasetEntry, type DatasetMatching, type DistractorKind, type TruthDistractor, type TruthKind, type TruthTransition } from './types.js';
 
 /** Names of the annotation formats `scenescope bench --format` takes. */
-export const DATASET_FORMATS = ['scenescope', 'bbc', 'rai', 'clipshots', 'autoshot', 'csv'] as const;
+export const DATASET_FORMATS = ['auto', 'scenescope', 'truth', 'bbc', 'rai', 'clipshots', 'autoshot', 'csv'] as const;
 /** One annotation format. */
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
@@ -223,7 +229,7 @@ export function parseCutJson(json: unknown, offset = 0, source = 'cut list'): Pa
 }
 
 /** Parse a scenescope corpus truth file (see corpus.ts). */
-export function parseCorpusTruth(json: unknown, source = 'truth file'): { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string } {
+export function parseCorpusTruth(json: unknown, source = 'truth file'): { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string; schema?: string } {
   const j = json as Record<string, unknown> | null;
   if (j === null || typeof j !== 'object' || !Array.isArray(j.transitions)) throw new InputError('UNSUPPORTED_FORMAT', `${source} has no "transitions" array`);
   const transitions: TruthTransition[] = [];
@@ -238,11 +244,98 @@ export function parseCorpusTruth(json: unknown, source = 'truth file'): { transi
       distractors.push({ kind: r.kind as DistractorKind, start_frame: r.start_frame, end_frame: r.end_frame });
     }
   }
-  const out: { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string } = { transitions, distractors };
+  const out: { transitions: TruthTransition[]; distractors: TruthDistractor[]; frame_count?: number; frame_rate?: number; video?: string; schema?: string } = { transitions, distractors };
+  if (typeof j.schema === 'string') out.schema = j.schema;
   if (typeof j.frame_count === 'number') out.frame_count = j.frame_count;
   if (typeof j.frame_rate === 'number') out.frame_rate = j.frame_rate;
   if (typeof j.video === 'string') out.video = j.video;
   return out;
+}
+
+/** The file name a truth.json dataset is read from. */
+export const TRUTH_FILE = 'truth.json';
+
+/** One clip of a truth.json dataset, as {@link parseTruthJson} reads it. */
+export interface TruthJsonClip {
+  file: string;
+  role: 'transitions' | 'negative';
+  transitions: TruthTransition[];
+  distractors: TruthDistractor[];
+  frame_count?: number | undefined;
+  frame_rate?: number | undefined;
+}
+
+/** The matching rule of ../shared/media/real/README.md, used when a truth.json has no `matching` block. */
+export const DEFAULT_TRUTH_MATCHING: DatasetMatching = { cut_tolerance_frames: 1, gradual_tolerance_frames: 2, one_to_one: true };
+
+const TRUTH_JSON_KINDS: readonly string[] = ['cut', 'dissolve', 'fade', 'wipe'];
+
+/**
+ * Parse a truth.json dataset (see the module header). Throws UNSUPPORTED_FORMAT when the file has no `clips`
+ * array or its `matching` block is not one-to-one; transitions and spans that cannot be read are skipped with
+ * a warning.
+ */
+export function parseTruthJson(json: unknown, source = TRUTH_FILE): Parsed<{ matching: DatasetMatching; clips: TruthJsonClip[] }> {
+  const j = json as Record<string, unknown> | null;
+  if (j === null || typeof j !== 'object' || !Array.isArray(j.clips)) throw new InputError('UNSUPPORTED_FORMAT', `${source} has no "clips" array`);
+  const warnings: string[] = [];
+  const m = (j.matching ?? {}) as Record<string, unknown>;
+  const tolerance = (key: string, fallback: number): number => {
+    const v = m[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) throw new InputError('UNSUPPORTED_FORMAT', `${source}: matching.${key} must be an integer 0-100, not ${JSON.stringify(v)}`);
+    return v;
+  };
+  const matching: DatasetMatching = {
+    cut_tolerance_frames: tolerance('cut_tolerance_frames', DEFAULT_TRUTH_MATCHING.cut_tolerance_frames),
+    gradual_tolerance_frames: tolerance('gradual_tolerance_frames', DEFAULT_TRUTH_MATCHING.gradual_tolerance_frames),
+    one_to_one: m.one_to_one === undefined ? true : m.one_to_one === true,
+  };
+  if (!matching.one_to_one) throw new InputError('UNSUPPORTED_FORMAT', `${source}: matching.one_to_one is false; the scorer only matches one to one`);
+  const clips: TruthJsonClip[] = [];
+  j.clips.forEach((raw, i) => {
+    const c = raw as Record<string, unknown> | null;
+    if (c === null || typeof c !== 'object' || typeof c.file !== 'string' || c.file === '') {
+      warnings.push(`${source}: clips[${i}] has no "file"; skipped`);
+      return;
+    }
+    const file = c.file;
+    const role = c.role === 'negative' ? 'negative' : 'transitions';
+    if (c.role !== undefined && c.role !== 'negative' && c.role !== 'transitions') warnings.push(`${source}: ${file}: unknown role ${JSON.stringify(c.role)}, read as "transitions"`);
+    const frameCount = typeof c.frames === 'number' && Number.isInteger(c.frames) && c.frames > 0 ? c.frames : undefined;
+    const frameRate = typeof c.fps === 'number' && c.fps > 0 ? c.fps : undefined;
+    const transitions: TruthTransition[] = [];
+    (Array.isArray(c.transitions) ? c.transitions : []).forEach((rt, k) => {
+      const t = rt as Record<string, unknown> | null;
+      const start = t?.start_frame;
+      const end = t?.end_frame;
+      if (t === null || typeof t !== 'object' || typeof t.kind !== 'string' || !TRUTH_JSON_KINDS.includes(t.kind) || !Number.isInteger(start) || !Number.isInteger(end) || (end as number) < (start as number)) {
+        warnings.push(`${source}: ${file}: transitions[${k}] is not {kind: cut|dissolve|fade|wipe, start_frame <= end_frame}; skipped`);
+        return;
+      }
+      const s = start as number;
+      const e = end as number;
+      const kind = t.kind as TruthKind;
+      if (kind === 'cut' && s !== e) warnings.push(`${source}: ${file}: cut transitions[${k}] spans ${s}-${e}; matched at ${s}`);
+      const frame = kind === 'cut' ? s : Math.floor((s + e + 1) / 2);
+      transitions.push({ kind, start_frame: kind === 'cut' ? s : s, end_frame: kind === 'cut' ? s : e, frame, ...(t.uncertain === true ? { uncertain: true } : {}) });
+    });
+    transitions.sort((a, b) => a.frame - b.frame);
+    const distractors: TruthDistractor[] = [];
+    (Array.isArray(c.non_transitions) ? c.non_transitions : []).forEach((rn, k) => {
+      const n = rn as Record<string, unknown> | null;
+      if (n === null || typeof n !== 'object' || !Number.isInteger(n.start_frame) || !Number.isInteger(n.end_frame) || (n.end_frame as number) < (n.start_frame as number)) {
+        warnings.push(`${source}: ${file}: non_transitions[${k}] is not {start_frame <= end_frame}; skipped`);
+        return;
+      }
+      distractors.push({ kind: 'non_transition', start_frame: n.start_frame as number, end_frame: n.end_frame as number, ...(n.uncertain === true ? { uncertain: true } : {}), ...(typeof n.what === 'string' ? { what: n.what } : {}) });
+    });
+    // Specific spans first, so a false positive is charged to the span that says what happens there.
+    distractors.sort((a, b) => a.end_frame - a.start_frame - (b.end_frame - b.start_frame));
+    if (role === 'negative') distractors.push({ kind: 'negative', start_frame: 0, end_frame: (frameCount ?? 1e9) - 1, what: 'negative clip: the right answer is no boundary' });
+    clips.push({ file, role, transitions, distractors, frame_count: frameCount, frame_rate: frameRate });
+  });
+  return { value: { matching, clips }, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -320,11 +413,11 @@ async function readJson(file: string): Promise<unknown> {
  * Throws FILE_NOT_FOUND when the folder does not exist or holds no annotated video, UNSUPPORTED_FORMAT for
  * unreadable annotation files, INVALID_OPTION for bad options.
  */
-export async function readDataset(dir: string, format: DatasetFormat, options?: ReadDatasetOptions): Promise<DatasetEntry[]> {
+export async function readDataset(dir: string, requested: DatasetFormat, options?: ReadDatasetOptions): Promise<DatasetEntry[]> {
   const o = plainOptions('readDataset options', options, ['frameOffset', 'onWarning']);
   const offset = opt(o, 'frameOffset', 0, (n, v) => integerIn(n, v, -1000, 1000));
   const warn = opt<(message: string) => void>(o, 'onWarning', () => undefined, func);
-  oneOf('format', format, DATASET_FORMATS);
+  let format = oneOf('format', requested, DATASET_FORMATS);
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) throw new InputError('FILE_NOT_FOUND', `Dataset folder ${dir} does not exist`);
   const files = await walk(path.resolve(dir));
@@ -332,9 +425,24 @@ export async function readDataset(dir: string, format: DatasetFormat, options?: 
   const texts = files.filter((f) => path.extname(f).toLowerCase() === '.txt');
   const jsons = files.filter((f) => path.extname(f).toLowerCase() === '.json');
   const entries: DatasetEntry[] = [];
+  if (format === 'auto') format = files.includes(path.join(path.resolve(dir), TRUTH_FILE)) ? 'truth' : 'scenescope';
   const missing = (v: string): void => warn(`${path.relative(dir, v)}: no ${format} annotation; skipped`);
 
   switch (format) {
+    case 'truth': {
+      const truthFile = path.join(path.resolve(dir), TRUTH_FILE);
+      if (!files.includes(truthFile)) throw new InputError('FILE_NOT_FOUND', `No ${TRUTH_FILE} in ${dir}`);
+      const parsed = parseTruthJson(await readJson(truthFile), truthFile);
+      for (const w of parsed.warnings) warn(w);
+      const byName = new Map(parsed.value.clips.map((c) => [c.file, c]));
+      for (const c of parsed.value.clips) {
+        const video = path.resolve(dir, c.file);
+        if (!files.includes(video)) warn(`${c.file}: listed in ${TRUTH_FILE} but not in the folder; skipped`);
+        else entries.push(entry(video, c.transitions, [], { distractors: c.distractors, frame_count: c.frame_count, frame_rate: c.frame_rate, matching: parsed.value.matching }));
+      }
+      for (const v of videos) if (!byName.has(path.relative(path.resolve(dir), v).split(path.sep).join('/'))) missing(v);
+      break;
+    }
     case 'scenescope': {
       for (const v of videos) {
         const truthFile = v.slice(0, -path.extname(v).length) + '.json';
@@ -343,7 +451,7 @@ export async function readDataset(dir: string, format: DatasetFormat, options?: 
           continue;
         }
         const t = parseCorpusTruth(await readJson(truthFile), truthFile);
-        entries.push(entry(v, t.transitions, [], { distractors: t.distractors, frame_count: t.frame_count, frame_rate: t.frame_rate }));
+        entries.push(entry(v, t.transitions, [], { distractors: t.distractors, frame_count: t.frame_count, frame_rate: t.frame_rate, schema: t.schema }));
       }
       break;
     }

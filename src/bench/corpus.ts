@@ -323,7 +323,8 @@ export function planClip(options: PlanOptions): ClipPlan {
         d = { kind, start_frame: a, end_frame: b, amplitude: rng.range(0.006, 0.016), seed: rng.int(1, 2 ** 30) };
         break;
       }
-      case 'dark':
+      default:
+        // 'dark' is staged as a pair of shots, and truth.json's kinds are not generated.
         return;
     }
     shot.events.push(d);
@@ -781,7 +782,7 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusMani
     height,
     clips: [],
     transitions: { cut: 0, dissolve: 0, fade: 0, wipe: 0 },
-    distractors: { flash: 0, exposure: 0, caption: 0, object: 0, pan: 0, shake: 0, dark: 0 },
+    distractors: { flash: 0, exposure: 0, caption: 0, object: 0, pan: 0, shake: 0, dark: 0, non_transition: 0, negative: 0 },
     frames: 0,
     seconds: 0,
   };

@@ -9,9 +9,12 @@ export type TruthKind = 'cut' | 'dissolve' | 'fade' | 'wipe' | 'gradual';
 export const TRUTH_KINDS: readonly TruthKind[] = ['cut', 'dissolve', 'fade', 'wipe', 'gradual'];
 
 /** Kinds of annotated distractor: events that must not produce a boundary. */
-export type DistractorKind = 'flash' | 'exposure' | 'caption' | 'object' | 'pan' | 'shake' | 'dark';
-/** Every {@link DistractorKind}, in report order. */
-export const DISTRACTOR_KINDS: readonly DistractorKind[] = ['flash', 'exposure', 'caption', 'object', 'pan', 'shake', 'dark'];
+export type DistractorKind = 'flash' | 'exposure' | 'caption' | 'object' | 'pan' | 'shake' | 'dark' | 'non_transition' | 'negative';
+/**
+ * Every {@link DistractorKind}, in report order. The last two come from truth.json datasets: `non_transition` is
+ * an annotated hard-negative span inside a clip, `negative` a whole clip whose right answer is no boundary.
+ */
+export const DISTRACTOR_KINDS: readonly DistractorKind[] = ['flash', 'exposure', 'caption', 'object', 'pan', 'shake', 'dark', 'non_transition', 'negative'];
 
 /** A ground-truth transition between two shots. */
 export interface TruthTransition {
@@ -22,6 +25,8 @@ export interface TruthTransition {
   end_frame: number;
   /** First frame of the new shot; inside the span. */
   frame: number;
+  /** The annotator was not sure (truth.json `"uncertain": true`); see MatchOptions.uncertainTruth. */
+  uncertain?: boolean | undefined;
 }
 
 /** A ground-truth distractor span. */
@@ -30,6 +35,10 @@ export interface TruthDistractor {
   start_frame: number;
   /** Inclusive. */
   end_frame: number;
+  /** The annotator was not sure this span holds no boundary (truth.json `"uncertain": true`). */
+  uncertain?: boolean | undefined;
+  /** What happens in the span, when the annotation says. */
+  what?: string | undefined;
 }
 
 /** One video of a dataset with its ground truth. */
@@ -44,6 +53,10 @@ export interface DatasetEntry {
   frame_count?: number | undefined;
   /** Frame rate when the annotation states it. */
   frame_rate?: number | undefined;
+  /** The truth file's schema, when it states one ("scenescope-corpus/2" for the realistic corpus). */
+  schema?: string | undefined;
+  /** The dataset's own matching rule (truth.json `matching`), when it states one. */
+  matching?: DatasetMatching | undefined;
   /** Oddities met while reading (reversed pairs, unparseable lines), one line each. */
   warnings: string[];
 }
@@ -56,4 +69,14 @@ export interface DetectedBoundary {
   start_frame?: number | undefined;
   end_frame?: number | undefined;
   confidence?: number | undefined;
+}
+
+/** A dataset's matching rule, as truth.json's `matching` block states it. */
+export interface DatasetMatching {
+  /** A detection matches a cut within this many frames. */
+  cut_tolerance_frames: number;
+  /** A gradual transition's span is widened by this many frames on each side. */
+  gradual_tolerance_frames: number;
+  /** Each truth and each detection is matched at most once (the only rule the scorer implements). */
+  one_to_one: boolean;
 }
