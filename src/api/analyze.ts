@@ -137,10 +137,11 @@ function sceneIdFor(key: string, scene: Scene): string {
 
 /** The per-frame facts keyframe choice needs, for the frames of one scene. */
 export function sceneFrames(result: DetectResult, scene: Scene): EnrichFrame[] {
-  const f = result.features;
+  // One window per scene: the whole series of a long video never comes onto the heap.
+  const f = result.readFeatures(scene.start_frame, scene.end_frame);
   const at = (i: number, name: (typeof SCALAR_NAMES)[number]): number => f.scalars[i * SCALAR_COUNT + SCALAR_NAMES.indexOf(name)]!;
   const frames: EnrichFrame[] = [];
-  for (let i = scene.start_frame; i < scene.end_frame; i++) {
+  for (let i = 0; i < f.count; i++) {
     frames.push({ time: f.times[i]!, mean_luma: at(i, 'mean_luma'), std_luma: at(i, 'std_luma'), sharpness: at(i, 'sharpness'), delta_lum: at(i, 'delta_lum') });
   }
   return frames;
@@ -230,8 +231,9 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
     resolved.onProgress?.({ percent: last, currentStep, phase });
   };
   const result = (async (): Promise<AnalysisResult> => {
+    let detected: DetectResult | undefined;
     try {
-      const detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
+      detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
       const scenes: AnalyzedScene[] = [];
       const iterator = enrichScenes(detected, options, (done, total) => progress(40 + (60 * done) / total, `Enriching scenes (${done}/${total})`, 'enrich'));
       progress(40, `Enriching scenes (0/${detected.scenes.length})`, 'enrich');
@@ -257,6 +259,8 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
       failure = resolved.signal?.aborted === true ? new AbortError(undefined, { cause: resolved.signal.reason }) : error;
       throw failure;
     } finally {
+      // The per-frame features are in a temporary file: give its space back now rather than at GC.
+      detected?.release();
       finished = true;
       waiter.wake?.();
     }
