@@ -15,6 +15,8 @@ import type { VideoMetadata, VideoScene } from '../types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
+import { withAnalysisSlot } from './limit.js';
+import { acquireEnricher } from './shared-enricher.js';
 
 /** Progress of an analysis. */
 export interface AnalyzeProgress {
@@ -186,14 +188,15 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
   const videoKey = createHash('sha1').update(result.probe.path).digest('hex').slice(0, 12);
   const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultDataDir(), 'thumbnails', videoKey));
   resolved.enrich.thumbnails = { ...resolved.enrich.thumbnails!, dir: thumbsDir };
-  const { createEnricher } = await import('../enrich/index.js');
-  const enricher = await createEnricher(resolved.enrich);
+  // Concurrent analyses with the same enrichment options share one enricher: one set of model sessions.
+  const lease = await acquireEnricher(resolved.enrich);
+  const enricher = lease.enricher;
   const total = result.scenes.length;
   const key = await fileKey(result.probe.path);
   let done = 0;
   try {
     const jobs = result.scenes.map(async (scene) => {
-      const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), ...(resolved.signal ? { signal: resolved.signal } : {}) });
+      const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), thumbnailsDir: thumbsDir, ...(resolved.signal ? { signal: resolved.signal } : {}) });
       onProgress?.(++done, total);
       return toAnalyzedScene(result, scene, sceneIdFor(key, scene), e, thumbsDir);
     });
@@ -204,7 +207,7 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
     }
     return enricher.models();
   } finally {
-    await enricher.close();
+    lease.release();
   }
 }
 
@@ -230,7 +233,8 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
     last = Math.max(last, Math.min(100, percent));
     resolved.onProgress?.({ percent: last, currentStep, phase });
   };
-  const result = (async (): Promise<AnalysisResult> => {
+  // The whole analysis (detection and enrichment) holds one of the process's analysis slots (api/limit.ts).
+  const analyse = async (): Promise<AnalysisResult> => {
     let detected: DetectResult | undefined;
     try {
       detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
@@ -255,12 +259,18 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
         models: step.value,
         thumbnails_dir: first?.thumbnail_path ? path.dirname(first.thumbnail_path) : path.resolve(resolved.thumbnailsDir ?? defaultDataDir()),
       };
+    } finally {
+      // The per-frame features are in a temporary file: give its space back now rather than at GC.
+      detected?.release();
+    }
+  };
+  const result = (async (): Promise<AnalysisResult> => {
+    try {
+      return await withAnalysisSlot(resolved.signal, analyse);
     } catch (error) {
       failure = resolved.signal?.aborted === true ? new AbortError(undefined, { cause: resolved.signal.reason }) : error;
       throw failure;
     } finally {
-      // The per-frame features are in a temporary file: give its space back now rather than at GC.
-      detected?.release();
       finished = true;
       waiter.wake?.();
     }

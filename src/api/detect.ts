@@ -11,6 +11,8 @@ import { detectWindowed, type SeriesSource, type WindowedDetection } from '../de
 import type { Boundary, Scene } from '../detect/types.js';
 import { AbortError, throwIfAborted } from '../errors.js';
 import { FeaturePool } from '../features/pool.js';
+import { acquireFeaturePool } from '../features/pool-registry.js';
+import { withAnalysisSlot } from './limit.js';
 import { SeriesFile, TrackFile } from '../features/series-file.js';
 import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
@@ -225,19 +227,23 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
 }
 
 /**
- * Find the scene boundaries of a video.
+ * Find the scene boundaries of a video. A limited number of detections and analyses run at once in a process
+ * (see setAnalysisConcurrency); more wait their turn.
  * @throws InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
  */
 export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
   const resolved = resolveDetectOptions(options);
   throwIfAborted(resolved.signal);
-  // The feature worker starts while ffprobe runs: its start-up is off the critical path.
-  const pool = new FeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
-  try {
-    return await detectWithPool(filePath, resolved, pool);
-  } finally {
-    await pool.close();
-  }
+  // Calls beyond the process's limit wait here (api/limit.ts); concurrent ones share one feature pool.
+  return withAnalysisSlot(resolved.signal, async () => {
+    // The feature worker starts while ffprobe runs: its start-up is off the critical path.
+    const lease = acquireFeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
+    try {
+      return await detectWithPool(filePath, resolved, lease.pool);
+    } finally {
+      lease.release();
+    }
+  });
 }
 
 /** A windowed read of an off-heap series, as windowed detection wants it. */
