@@ -12,6 +12,7 @@ import { analysisConcurrency, defaultAnalysisConcurrency, setAnalysisConcurrency
 import { enricherStats } from '../src/api/shared-enricher.js';
 import { featurePoolStats } from '../src/features/pool-registry.js';
 import { makeClip, tempDir } from './helpers/clips.js';
+import { until } from './library-helpers.js';
 
 const dir = tempDir();
 const empty = path.join(dir, 'no-models');
@@ -62,9 +63,8 @@ suite('one pool, one set of model sessions, a concurrency limit', () => {
     assert.equal(featurePoolStats().created - pools, 1, 'one feature pool for the four calls');
     assert.ok(maxPools <= 1 && maxEnrichers <= 1, `never more than one pool (${maxPools}) or enricher (${maxEnrichers}) alive`);
     assert.ok(enricherStats().created - enrichers < clips.length, 'the calls shared an enricher');
-    await new Promise((r) => setImmediate(r));
-    assert.equal(featurePoolStats().alive, 0, 'the shared pool closes when idle');
-    assert.equal(enricherStats().alive, 0, 'the shared enricher closes when idle');
+    await until(() => featurePoolStats().alive === 0, 5000, 'the shared pool to close when idle');
+    await until(() => enricherStats().alive === 0, 5000, 'the shared enricher to close when idle');
   });
 
   test('calls beyond the limit wait their turn, and a waiting call can be aborted', async () => {

@@ -1,20 +1,30 @@
 /**
  * One enricher (one set of model sessions, one ONNX worker, one OCR pool) per process for each distinct set of
  * enrichment options. Concurrent analyses with the same options share it instead of each loading every model
- * again; it is reference-counted and closed as soon as the last analysis releases it (and no one takes it
- * again by the next turn of the event loop), so an idle process holds no thread and can exit. The per-call
+ * again; it is reference-counted and closed once the last analysis releases it and no other analysis is
+ * running or queued behind the concurrency limit (those would load the same models again), so an idle process
+ * holds no thread and can exit. The per-call
  * parts (thumbnail folder, abort signal) travel with each scene instead.
  */
 import type { Enricher, EnricherOptions } from '../enrich/types.js';
+import { analysisConcurrency } from './limit.js';
 
 interface Entry {
   enricher: Promise<Enricher>;
   refs: number;
-  idle: NodeJS.Immediate | undefined;
+  /** The pending close check, if any. */
+  idle: { kind: 'immediate'; handle: NodeJS.Immediate } | { kind: 'timeout'; handle: NodeJS.Timeout } | undefined;
 }
 
 const entries = new Map<string, Entry>();
 let created = 0;
+
+function clearIdle(entry: Entry): void {
+  if (entry.idle === undefined) return;
+  if (entry.idle.kind === 'timeout') clearTimeout(entry.idle.handle);
+  else clearImmediate(entry.idle.handle);
+  entry.idle = undefined;
+}
 
 /** A use of a shared enricher: release it exactly once when done. */
 export interface EnricherLease {
@@ -48,7 +58,7 @@ export async function acquireEnricher(options: EnricherOptions): Promise<Enriche
     });
   }
   const held = entry;
-  if (held.idle !== undefined) clearImmediate(held.idle);
+  clearIdle(held);
   held.idle = undefined;
   held.refs++;
   let enricher: Enricher;
@@ -65,11 +75,20 @@ export async function acquireEnricher(options: EnricherOptions): Promise<Enriche
       if (released) return;
       released = true;
       if (--held.refs > 0) return;
-      held.idle = setImmediate(() => {
+      const closeWhenUnused = (): void => {
+        held.idle = undefined;
         if (held.refs > 0 || entries.get(key) !== held) return;
+        // Analyses queued behind the limit (or still detecting) will want the same models: loading them
+        // again for each would cost more than keeping them a little longer. Look again shortly.
+        const { active, waiting } = analysisConcurrency();
+        if (waiting > 0 || active > 1) {
+          held.idle = { kind: 'timeout', handle: setTimeout(closeWhenUnused, 250) };
+          return;
+        }
         entries.delete(key);
         void enricher.close().catch(() => undefined);
-      });
+      };
+      held.idle = { kind: 'immediate', handle: setImmediate(closeWhenUnused) };
     },
   };
 }
