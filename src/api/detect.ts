@@ -248,7 +248,7 @@ export async function detectScenes(filePath: string, options?: DetectOptions): P
 
 /** A windowed read of an off-heap series, as windowed detection wants it. */
 function fileSource(file: SeriesFile): SeriesSource {
-  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.times() };
+  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() };
 }
 
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {

@@ -88,6 +88,11 @@ export class SeriesFile {
     return this.#times.slice(0, this.#count);
   }
 
+  /** Seconds of every frame appended, without a copy (8 bytes a frame: 21 MB for 24 hours at 30 fps). Do not modify. */
+  timesView(): Float64Array {
+    return this.#times.subarray(0, this.#count);
+  }
+
   /**
    * Set the times of every frame (seconds).
    * @throws ScenescopeError INTERNAL when their number is not the number of frames appended.
