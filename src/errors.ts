@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   RETRY_LIMIT: 'retry limit reached',
   /** A job failed. */
   JOB_FAILED: 'job failed',
+  /** A write failed because the disk (or the quota) is full: free space and retry. */
+  DISK_FULL: 'disk full',
   /** Anything unexpected: a bug. */
   INTERNAL: 'internal error',
 } as const;

@@ -3,7 +3,10 @@
  * onnxruntime-node, tesseract.js, better-sqlite3) load only when a function that needs them runs.
  */
 export { detectScenes, detectResultToJSON, resolveDetectOptions, computeFeatureSeries, type DetectOptions, type DetectResult, type DetectProgress, type ResolvedDetectOptions } from './api/detect.js';
-export { readStats, writeStats, type StatsIdentity } from './api/stats.js';
+export { readStats, writeStats, writeStatsWindowed, readStatsInto, type StatsIdentity, type StatsSource, type StatsSink } from './api/stats.js';
+export { setAnalysisConcurrency, analysisConcurrency, defaultAnalysisConcurrency } from './api/limit.js';
+export { detectWindowed, memorySource, windowPlan, type SeriesSource, type WindowOptions, type WindowedDetection } from './detect/windowed.js';
+export { SeriesFile } from './features/series-file.js';
 export { probe, MAX_DIMENSION, type ProbeOptions, type ProbeResult, type StreamInfo } from './media/probe.js';
 export { analysisSize, decodeBatches, FrameTimes, type DecodeOptions, type FrameBatch } from './media/decode.js';
 export { resolveFfmpegPaths, PROTOCOL_WHITELIST, type FfmpegPaths, type FfmpegPathOptions } from './media/ffmpeg.js';

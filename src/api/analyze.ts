@@ -18,6 +18,8 @@ import type { VideoMetadata, VideoScene } from '../types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
+import { withAnalysisSlot } from './limit.js';
+import { acquireEnricher } from './shared-enricher.js';
 
 /** Progress of an analysis. */
 export interface AnalyzeProgress {
@@ -174,10 +176,11 @@ function sceneIdFor(key: string, scene: Scene): string {
 
 /** The per-frame facts keyframe choice needs, for the frames of one scene. */
 export function sceneFrames(result: DetectResult, scene: Scene): EnrichFrame[] {
-  const f = result.features;
+  // One window per scene: the whole series of a long video never comes onto the heap.
+  const f = result.readFeatures(scene.start_frame, scene.end_frame);
   const at = (i: number, name: (typeof SCALAR_NAMES)[number]): number => f.scalars[i * SCALAR_COUNT + SCALAR_NAMES.indexOf(name)]!;
   const frames: EnrichFrame[] = [];
-  for (let i = scene.start_frame; i < scene.end_frame; i++) {
+  for (let i = 0; i < f.count; i++) {
     frames.push({ time: f.times[i]!, mean_luma: at(i, 'mean_luma'), std_luma: at(i, 'std_luma'), sharpness: at(i, 'sharpness'), delta_lum: at(i, 'delta_lum') });
   }
   return frames;
@@ -252,14 +255,15 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
   const videoKey = createHash('sha1').update(result.probe.path).digest('hex').slice(0, 12);
   const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultDataDir(), 'thumbnails', videoKey));
   resolved.enrich.thumbnails = { ...resolved.enrich.thumbnails!, dir: thumbsDir };
-  const { createEnricher } = await import('../enrich/index.js');
-  const enricher = await createEnricher(resolved.enrich);
+  // Concurrent analyses with the same enrichment options share one enricher: one set of model sessions.
+  const lease = await acquireEnricher(resolved.enrich);
+  const enricher = lease.enricher;
   const total = result.scenes.length;
   const key = await fileKey(result.probe.path);
   let done = 0;
   try {
     const jobs = result.scenes.map(async (scene) => {
-      const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), ...(resolved.signal ? { signal: resolved.signal } : {}) });
+      const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), thumbnailsDir: thumbsDir, ...(resolved.signal ? { signal: resolved.signal } : {}) });
       onProgress?.(++done, total);
       return toAnalyzedScene(result, scene, sceneIdFor(key, scene), e, thumbsDir);
     });
@@ -270,7 +274,7 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
     }
     return enricher.models();
   } finally {
-    await enricher.close();
+    lease.release();
   }
 }
 
@@ -298,11 +302,13 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
     last = Math.max(last, Math.min(100, percent));
     resolved.onProgress?.({ percent: last, currentStep, phase });
   };
-  const result = (async (): Promise<AnalysisResult> => {
+  // The whole analysis (detection and enrichment) holds one of the process's analysis slots (api/limit.ts).
+  const analyse = async (): Promise<AnalysisResult> => {
+    let detected: DetectResult | undefined;
     try {
       // Checked first: a mistyped folder should fail in a second, not after detection.
       if (resolved.enrich.modelsDir !== undefined) await requireModelsDir(path.resolve(resolved.enrich.modelsDir));
-      const detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
+      detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
       const scenes: AnalyzedScene[] = [];
       const iterator = enrichScenes(detected, options, (done, total) => progress(40 + (60 * done) / total, `Enriching scenes (${done}/${total})`, 'enrich'));
       progress(40, `Enriching scenes (0/${detected.scenes.length})`, 'enrich');
@@ -338,6 +344,14 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
         degraded: degradedFeatures(models, resolved.enrich.modelsDir === undefined ? undefined : path.resolve(resolved.enrich.modelsDir)),
         embeddings_file: embeddingsFile,
       };
+    } finally {
+      // The per-frame features are in a temporary file: give its space back now rather than at GC.
+      detected?.release();
+    }
+  };
+  const result = (async (): Promise<AnalysisResult> => {
+    try {
+      return await withAnalysisSlot(resolved.signal, analyse);
     } catch (error) {
       failure = resolved.signal?.aborted === true ? new AbortError(undefined, { cause: resolved.signal.reason }) : error;
       throw failure;

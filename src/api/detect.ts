@@ -1,20 +1,25 @@
 /**
  * detectScenes(path): probe, decode at analysis size, compute features in the worker pool, and find the
- * boundaries. Decoding and feature work overlap: a bounded number of batches is in flight, so memory stays
- * flat however long the video is.
+ * boundaries. Decoding and feature work overlap: a bounded number of batches is in flight; the features go to
+ * an off-heap file (features/series-file.ts) and detection reads it in bounded windows (detect/windowed.ts), so
+ * memory stays flat however long the video is (8 bytes a frame for the frame times).
  */
 import { stat } from 'node:fs/promises';
-import { detectBoundaries, resolveDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
-import { seriesFromBatches, type FeatureSeries } from '../detect/series.js';
+import { resolveDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
+import type { FeatureSeries } from '../detect/series.js';
+import { detectWindowed, type SeriesSource, type WindowedDetection } from '../detect/windowed.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import { AbortError, throwIfAborted } from '../errors.js';
 import { FeaturePool } from '../features/pool.js';
+import { acquireFeaturePool } from '../features/pool-registry.js';
+import { withAnalysisSlot } from './limit.js';
+import { SeriesFile, TrackFile } from '../features/series-file.js';
 import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
 import { bool, func, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
-import { readStats, writeStats, type StatsIdentity } from './stats.js';
+import { readStatsInto, writeStatsWindowed, type StatsIdentity } from './stats.js';
 
 /** Progress of a detection run. */
 export interface DetectProgress {
@@ -105,10 +110,24 @@ export interface DetectResult {
   /** Detector name and threshold used. */
   detector: DetectionResult['detector'];
   threshold: number;
-  /** Per-frame score tracks the detector thresholded. */
+  /**
+   * Per-frame score tracks the detector thresholded. Read from a temporary file the first time it is used (8
+   * bytes a frame a track).
+   */
   scores: DetectionResult['scores'];
-  /** Per-frame features (for re-running detection, keyframe choice, reports). */
+  /**
+   * Per-frame features (for re-running detection, keyframe choice, reports). The features live in a temporary
+   * file, not on the heap: this reads all of them the first time it is used (about 800 bytes a frame), so for
+   * long videos prefer {@link DetectResult.readFeatures}.
+   */
   features: FeatureSeries;
+  /** The features of frames [start, end) (frame 0 of the returned series is frame `start`). */
+  readFeatures(start: number, end: number): FeatureSeries;
+  /**
+   * Free the temporary feature files now (otherwise when the result is garbage-collected). `features`,
+   * `scores` and `readFeatures` fail after it unless they were read before.
+   */
+  release(): void;
   /** The probe result, with stream facts. */
   probe: ProbeResult;
   /** Where the features came from: "native", "typescript" or "stats". */
@@ -116,15 +135,18 @@ export interface DetectResult {
 }
 
 /**
- * Decode and compute the feature series of a probed video. Uses `pool` when given (the caller closes it),
- * else a pool of its own.
+ * Decode and compute the feature series of a probed video into an off-heap {@link SeriesFile} (the caller
+ * closes it). Uses `pool` when given (the caller closes it), else a pool of its own.
  */
-export async function computeFeatureSeries(probed: ProbeResult, options: ResolvedDetectOptions, pool?: FeaturePool): Promise<{ series: FeatureSeries; backend: string }> {
+export async function computeFeatureFile(probed: ProbeResult, options: ResolvedDetectOptions, pool?: FeaturePool): Promise<{ file: SeriesFile; backend: string }> {
   const { width, height } = analysisSize(probed, options.analysisArea);
   const ownPool = pool === undefined;
   pool ??= new FeaturePool({ threads: options.workerThreads, backend: options.backend });
   const times = new FrameTimes();
-  const batches: FeatureBatch[] = [];
+  const file = new SeriesFile(probed.stream.frame_rate);
+  // Batches finish in any order; they are appended in frame order, so at most `maxInflight` wait here.
+  const finished = new Map<number, FeatureBatch>();
+  let nextToAppend = 0;
   const inflight: Promise<void>[] = [];
   const total = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
   let done = 0;
@@ -142,6 +164,15 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
       currentStep: `Detecting scenes (${done}/${totalShown ?? '?'} frames)`,
     });
   };
+  const appendReady = (): void => {
+    let ready = finished.get(nextToAppend);
+    while (ready !== undefined) {
+      finished.delete(nextToAppend);
+      file.appendBatch(ready);
+      nextToAppend++;
+      ready = finished.get(nextToAppend);
+    }
+  };
   const maxInflight = options.workerThreads + 2;
   try {
     let slot = 0;
@@ -157,7 +188,8 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
       const at = slot++;
       const count = batch.count;
       const computed = pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
-        batches[at] = features;
+        finished.set(at, features);
+        appendReady();
         done += count;
         report();
       });
@@ -168,66 +200,147 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
       if (inflight.length >= maxInflight) await inflight.shift();
     }
     await Promise.all(inflight);
+    file.setTimes(times.seconds());
     report(true);
   } catch (error) {
     await Promise.allSettled(inflight);
+    file.close();
     if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
     throw error;
   } finally {
     if (ownPool) await pool.close();
   }
-  return { series: seriesFromBatches(batches, times.seconds(), probed.stream.frame_rate), backend: pool.info().backend };
+  return { file, backend: pool.info().backend };
 }
 
 /**
- * Find the scene boundaries of a video.
+ * Decode and compute the feature series of a probed video, whole, in memory (about 800 bytes a frame: use
+ * {@link computeFeatureFile} for long videos). Uses `pool` when given (the caller closes it), else its own.
+ */
+export async function computeFeatureSeries(probed: ProbeResult, options: ResolvedDetectOptions, pool?: FeaturePool): Promise<{ series: FeatureSeries; backend: string }> {
+  const { file, backend } = await computeFeatureFile(probed, options, pool);
+  try {
+    return { series: file.read(0, file.count), backend };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Find the scene boundaries of a video. A limited number of detections and analyses run at once in a process
+ * (see setAnalysisConcurrency); more wait their turn.
  * @throws InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
  */
 export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
   const resolved = resolveDetectOptions(options);
   throwIfAborted(resolved.signal);
-  // The feature worker starts while ffprobe runs: its start-up is off the critical path.
-  const pool = new FeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
-  try {
-    return await detectWithPool(filePath, resolved, pool);
-  } finally {
-    await pool.close();
-  }
+  // Calls beyond the process's limit wait here (api/limit.ts); concurrent ones share one feature pool.
+  return withAnalysisSlot(resolved.signal, async () => {
+    // The feature worker starts while ffprobe runs: its start-up is off the critical path.
+    const lease = acquireFeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
+    try {
+      return await detectWithPool(filePath, resolved, lease.pool);
+    } finally {
+      lease.release();
+    }
+  });
+}
+
+/** A windowed read of an off-heap series, as windowed detection wants it. */
+function fileSource(file: SeriesFile): SeriesSource {
+  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() };
 }
 
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
   const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
-  let series: FeatureSeries | null = null;
+  let file: SeriesFile | null = null;
+  let tracks: TrackFile | null = null;
   let source = 'stats';
   let identity: StatsIdentity | undefined;
-  if (resolved.statsFile !== undefined) {
-    const info = await stat(probed.path);
-    identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate };
-    series = await readStats(resolved.statsFile, identity);
+  try {
+    if (resolved.statsFile !== undefined) {
+      const info = await stat(probed.path);
+      identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate };
+      let made: SeriesFile | null = null;
+      try {
+        file = await readStatsInto(resolved.statsFile, identity, (rate) => (made = new SeriesFile(rate)));
+      } catch (error) {
+        (made as SeriesFile | null)?.close();
+        throw error;
+      }
+    }
+    if (file === null) {
+      const computed = await computeFeatureFile(probed, resolved, pool);
+      file = computed.file;
+      source = computed.backend;
+    }
+    throwIfAborted(resolved.signal);
+    const detection = detectWindowed(fileSource(file), resolved, {
+      onScores: (start, end, values) => {
+        tracks ??= new TrackFile(values.length);
+        tracks.append(values, end - start);
+      },
+    });
+    const trackFile = tracks as TrackFile | null;
+    const names = detection.scoreTracks.map((t) => t.name);
+    const readTracks = (s: number, e: number): Float64Array => trackFile?.read(s, e) ?? new Float64Array(0);
+    if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') {
+      const f = file;
+      await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.read(s, e), trackNames: names, readTracks }, identity);
+    }
+    return detectResult(probed, file, trackFile, detection, source);
+  } catch (error) {
+    file?.close();
+    (tracks as TrackFile | null)?.close();
+    throw error;
   }
-  if (series === null) {
-    const computed = await computeFeatureSeries(probed, resolved, pool);
-    series = computed.series;
-    source = computed.backend;
-  }
-  throwIfAborted(resolved.signal);
-  const detection = detectBoundaries(series, resolved);
-  if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') await writeStats(resolved.statsFile, series, identity, detection.scores);
-  return {
+}
+
+/**
+ * The result object: boundaries and scenes in memory; the features and score tracks stay in their files and
+ * are read on demand (`features` and `scores` read everything the first time they are used: for a long video,
+ * read windows with `readFeatures`).
+ */
+function detectResult(probed: ProbeResult, file: SeriesFile, tracks: TrackFile | null, detection: WindowedDetection, source: string): DetectResult {
+  let features: FeatureSeries | undefined;
+  let scores: DetectionResult['scores'] | undefined;
+  const result = {
     schema_version: 1,
     video: probed.metadata,
-    frame_count: series.count,
+    frame_count: file.count,
     frame_rate: probed.stream.frame_rate,
     boundaries: detection.boundaries,
     scenes: detection.scenes,
     detector: detection.detector,
     threshold: detection.threshold,
-    scores: detection.scores,
-    features: series,
     probe: probed,
     featureSource: source,
-  };
+    readFeatures: (start: number, end: number): FeatureSeries => file.read(start, end),
+    release: (): void => {
+      file.close();
+      tracks?.close();
+    },
+  } as Omit<DetectResult, 'features' | 'scores'> as DetectResult;
+  Object.defineProperty(result, 'features', {
+    enumerable: true,
+    get: () => (features ??= file.read(0, file.count)),
+  });
+  Object.defineProperty(result, 'scores', {
+    enumerable: true,
+    get: () => {
+      if (scores !== undefined) return scores;
+      const width = detection.scoreTracks.length;
+      const all = tracks?.read(0, file.count) ?? new Float64Array(0);
+      scores = detection.scoreTracks.map((t, k) => {
+        const values = new Float64Array(file.count);
+        for (let i = 0; i < file.count; i++) values[i] = all[i * width + k] ?? 0;
+        return { name: t.name, threshold: t.threshold, values };
+      });
+      return scores;
+    },
+  });
+  return result;
 }
 
 /** The JSON contract of `scenescope detect --format json` (schema_version 1). */

@@ -3,7 +3,9 @@
  * again. The first line is a comment holding JSON that identifies the video (size, mtime) and the analysis
  * size; a stats file that does not match the video is recomputed, never trusted.
  */
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, writeFile, rename, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import { ScenescopeError } from '../errors.js';
 import type { FeatureSeries } from '../detect/series.js';
@@ -100,4 +102,137 @@ export async function readStats(file: string, expected: StatsIdentity): Promise<
   });
   if (series.scalars.some((v) => !Number.isFinite(v)) || series.times.some((v) => !Number.isFinite(v))) throw bad('non-numeric values');
   return series;
+}
+
+/** Where windowed stats writing reads the features and the score tracks from. */
+export interface StatsSource {
+  count: number;
+  read(start: number, end: number): FeatureSeries;
+  /** Names of the score tracks, in column order. */
+  trackNames: readonly string[];
+  /** Score values of frames [start, end), frame-major (one per track a frame). */
+  readTracks(start: number, end: number): Float64Array;
+}
+
+function writeError(error: unknown, file: string): ScenescopeError {
+  if (error instanceof ScenescopeError) return error;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ScenescopeError('DISK_FULL', `No space left to write the stats file ${file}`, { cause: error });
+  return new ScenescopeError('FILE_UNREADABLE', `Cannot write the stats file ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/**
+ * Write stats like {@link writeStats}, streaming rows window by window from an off-heap series, so a long
+ * video's stats never sit in memory. Writes a temporary file next to `file` and renames it; the temporary file
+ * is removed when writing fails.
+ * @throws ScenescopeError DISK_FULL when the disk is full, FILE_UNREADABLE for other write failures.
+ */
+export async function writeStatsWindowed(file: string, source: StatsSource, identity: StatsIdentity, windowFrames = 4096): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const widths = source.trackNames.length;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(tmp, 'wx', 0o644);
+    const head = [`# ${JSON.stringify(identity)}`, ['frame', 'time', ...SCALAR_NAMES, ...source.trackNames, 'hash', 'hist', 'grid'].join(',')];
+    await handle.write(head.join('\n') + '\n');
+    for (let start = 0; start < source.count; start += windowFrames) {
+      const end = Math.min(source.count, start + windowFrames);
+      const series = source.read(start, end);
+      const tracks = source.readTracks(start, end);
+      const lines: string[] = [];
+      for (let i = 0; i < series.count; i++) {
+        const row: string[] = [String(start + i), String(series.times[i])];
+        for (let k = 0; k < SCALAR_COUNT; k++) row.push(String(series.scalars[i * SCALAR_COUNT + k]));
+        for (let t = 0; t < widths; t++) row.push(String(tracks[i * widths + t] ?? ''));
+        row.push(series.hash[2 * i]!.toString(16).padStart(8, '0') + series.hash[2 * i + 1]!.toString(16).padStart(8, '0'));
+        row.push(Array.from(series.hist.subarray(i * HIST_BINS, (i + 1) * HIST_BINS)).join(' '));
+        row.push(Buffer.from(series.grid.subarray(i * GRID_SIZE, (i + 1) * GRID_SIZE)).toString('hex'));
+        lines.push(row.join(','));
+      }
+      await handle.write(lines.join('\n') + '\n');
+    }
+    await handle.close();
+    handle = undefined;
+    await rename(tmp, file);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw writeError(error, file);
+  }
+}
+
+/** Where streamed stats rows go (an off-heap series). */
+export interface StatsSink {
+  appendFrame(time: number, scalars: ArrayLike<number>, hist: ArrayLike<number>, hashHigh: number, hashLow: number, grid: ArrayLike<number>): void;
+}
+
+/**
+ * Read a stats file like {@link readStats}, streaming its rows into `sink` (made by `makeSink` once the
+ * identity matches), so a long video's stats never sit in memory.
+ * @returns the sink, or null when the file is absent or made for another video or analysis size.
+ * @throws ScenescopeError STATS_INVALID when it matches but cannot be parsed.
+ */
+export async function readStatsInto<S extends StatsSink>(file: string, expected: StatsIdentity, makeSink: (frameRate: number) => S): Promise<S | null> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return null;
+  }
+  const bad = (why: string): ScenescopeError => new ScenescopeError('STATS_INVALID', `Stats file ${file} is damaged: ${why}`);
+  const lines = createInterface({ input: handle.createReadStream({ encoding: 'utf8' }), crlfDelay: Infinity });
+  try {
+    let sink: S | null = null;
+    let header: string[] | null = null;
+    let cols: { time: number; scalars: number[]; hash: number; hist: number; grid: number } | null = null;
+    let row = 0;
+    let first = true;
+    const scalars = new Float64Array(SCALAR_COUNT);
+    for await (const line of lines) {
+      if (line.length === 0) continue;
+      if (first) {
+        first = false;
+        let identity: Partial<StatsIdentity>;
+        try {
+          identity = JSON.parse(line.replace(/^#\s*/, '')) as Partial<StatsIdentity>;
+        } catch {
+          return null;
+        }
+        for (const key of ['format', 'version', 'file_size', 'mtime_ms', 'analysis'] as const) {
+          if (identity[key] !== expected[key]) return null;
+        }
+        sink = makeSink(typeof identity.frame_rate === 'number' ? identity.frame_rate : expected.frame_rate);
+        continue;
+      }
+      if (header === null) {
+        header = line.split(',');
+        const col = (name: string): number => {
+          const i = header!.indexOf(name);
+          if (i < 0) throw bad(`no column ${name}`);
+          return i;
+        };
+        cols = { time: col('time'), scalars: SCALAR_NAMES.map(col), hash: col('hash'), hist: col('hist'), grid: col('grid') };
+        continue;
+      }
+      const c = cols!;
+      const cells = line.split(',');
+      if (Number(cells[0]) !== row) throw bad(`row ${row + 3} is frame ${cells[0]}, expected ${row}`);
+      const time = Number(cells[c.time]);
+      c.scalars.forEach((at, k) => (scalars[k] = Number(cells[at])));
+      if (!Number.isFinite(time) || scalars.some((v) => !Number.isFinite(v))) throw bad('non-numeric values');
+      const hash = cells[c.hash] ?? '';
+      if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on row ${row + 3}`);
+      const hist = (cells[c.hist] ?? '').split(' ').map(Number);
+      if (hist.length !== HIST_BINS) throw bad(`bad histogram on row ${row + 3}`);
+      const grid = Buffer.from(cells[c.grid] ?? '', 'hex');
+      if (grid.length !== GRID_SIZE) throw bad(`bad grid on row ${row + 3}`);
+      sink!.appendFrame(time, scalars, hist, parseInt(hash.slice(0, 8), 16), parseInt(hash.slice(8), 16), grid);
+      row++;
+    }
+    if (sink !== null && header === null) throw bad('no column header');
+    return sink;
+  } finally {
+    lines.close();
+    await handle.close().catch(() => undefined);
+  }
 }

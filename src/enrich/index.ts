@@ -290,6 +290,7 @@ function validateSceneInput(input: EnrichSceneInput): void {
   numberIn('scene.end_time', input.scene.end_time, input.scene.start_time, Number.MAX_VALUE);
   if (!Array.isArray(input.frames)) throw new ScenescopeError('INVALID_OPTION', 'Expected an array for frames');
   numberIn('boundaryConfidence', input.boundaryConfidence, 0, 1);
+  if (input.thumbnailsDir !== undefined) string('thumbnailsDir', input.thumbnailsDir);
 }
 
 /**
@@ -386,7 +387,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     const thumbnailTask = (async (): Promise<string | null> => {
       if (r.thumbnails === null) return null;
       try {
-        return await timed('thumbnail', () => writeThumbnail(keyImage, input.scene.scene_index, r.thumbnails!));
+        return await timed('thumbnail', () => writeThumbnail(keyImage, input.scene.scene_index, input.thumbnailsDir === undefined ? r.thumbnails! : { ...r.thumbnails!, dir: path.resolve(input.thumbnailsDir) }));
       } catch (error) {
         fail('thumbnail', error, 'INTERNAL');
         return null;

@@ -5,6 +5,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ScenescopeError } from '../errors.js';
 import { loadSharp } from './runtime.js';
 import type { RgbImage } from './types.js';
 
@@ -33,14 +34,17 @@ export async function encodeThumbnail(frame: RgbImage, settings: Pick<ThumbnailS
 export async function writeThumbnail(frame: RgbImage, sceneIndex: number, settings: ThumbnailSettings): Promise<string> {
   const name = thumbnailName(sceneIndex, settings.format);
   const bytes = await encodeThumbnail(frame, settings);
-  await mkdir(settings.dir, { recursive: true });
   const final = path.join(settings.dir, name);
   const temporary = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
+    await mkdir(settings.dir, { recursive: true });
     await writeFile(temporary, bytes);
     await rename(temporary, final);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
+    // A full disk is the user's to fix, not a bug: say so with its own code (the scene lists it in failures).
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ScenescopeError('DISK_FULL', `No space left to write the thumbnail ${final}`, { cause: error });
     throw error;
   }
   return name;

@@ -56,6 +56,11 @@ export interface EnrichSceneInput {
    * open and close the scene (1 for the start and end of the video). See docs/confidence.md.
    */
   boundaryConfidence: number;
+  /**
+   * Folder for this scene's thumbnail, instead of the enricher's `thumbnails.dir` (so one enricher, and one set
+   * of model sessions, can serve several videos at once).
+   */
+  thumbnailsDir?: string;
   signal?: AbortSignal;
 }
 

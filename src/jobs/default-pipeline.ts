@@ -168,9 +168,13 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
             signal: ctx.signal,
             onProgress: (p) => ctx.onProgress(p.percent / 100, p.currentStep),
           });
-          if (full) {
-            await mkdir(ctx.assetsDir, { recursive: true });
-            await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), result.features);
+          try {
+            if (full) {
+              await mkdir(ctx.assetsDir, { recursive: true });
+              await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), { count: result.frame_count, read: (s, e) => result.readFeatures(s, e) });
+            }
+          } finally {
+            result.release();
           }
           const output: DetectStepOutput = { frame_count: result.frame_count, frame_rate: result.frame_rate, boundaries: result.boundaries, scenes: result.scenes };
           return output;

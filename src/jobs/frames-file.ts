@@ -5,9 +5,10 @@
  * stats CSV and far too much for a database row. Written through a temporary name, so a resumed enrich step
  * finds either the whole file or none (and then enriches without frame measures).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { FeatureSeries } from '../detect/series.js';
 import type { EnrichFrame } from '../enrich/types.js';
+import { ScenescopeError } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 
 /** File name inside the job folder. */
@@ -15,27 +16,53 @@ export const FRAMES_FILE = 'frames.f32';
 const FIELDS = 5;
 const MAGIC = 0x53434631; // "SCF1"
 
-/** Write the enrich measures of a feature series. */
-export async function writeFramesFile(file: string, series: FeatureSeries): Promise<void> {
+/** Where the measures are read from: a series read in windows (a detect result's `readFeatures`). */
+export interface FramesSource {
+  count: number;
+  read(start: number, end: number): FeatureSeries;
+}
+
+/** Frames read at a time while writing. */
+const WRITE_WINDOW = 8192;
+
+/**
+ * Write the enrich measures of a feature series, reading it in windows (a long video's series never comes onto
+ * the heap: only the 20 bytes a frame of the file being written are buffered, a window at a time).
+ */
+export async function writeFramesFile(file: string, series: FeatureSeries | FramesSource): Promise<void> {
+  const source: FramesSource = 'read' in series ? series : { count: series.count, read: (s, e) => sliceSeries(series, s, e) };
   const index = (name: (typeof SCALAR_NAMES)[number]): number => SCALAR_NAMES.indexOf(name);
   const columns = [index('mean_luma'), index('std_luma'), index('sharpness'), index('delta_lum')];
-  const data = new Float32Array(2 + series.count * FIELDS);
-  const header = new Uint32Array(data.buffer, 0, 2);
-  header[0] = MAGIC;
-  header[1] = series.count;
-  for (let i = 0; i < series.count; i++) {
-    const at = 2 + i * FIELDS;
-    data[at] = series.times[i]!;
-    for (let c = 0; c < columns.length; c++) data[at + 1 + c] = series.scalars[i * SCALAR_COUNT + columns[c]!]!;
-  }
   const temporary = `${file}.${process.pid}.tmp`;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    await writeFile(temporary, new Uint8Array(data.buffer));
+    handle = await open(temporary, 'w');
+    const header = new Uint32Array([MAGIC, source.count]);
+    await handle.write(new Uint8Array(header.buffer));
+    for (let start = 0; start < source.count; start += WRITE_WINDOW) {
+      const window = source.read(start, Math.min(source.count, start + WRITE_WINDOW));
+      const data = new Float32Array(window.count * FIELDS);
+      for (let i = 0; i < window.count; i++) {
+        const at = i * FIELDS;
+        data[at] = window.times[i]!;
+        for (let c = 0; c < columns.length; c++) data[at + 1 + c] = window.scalars[i * SCALAR_COUNT + columns[c]!]!;
+      }
+      await handle.write(new Uint8Array(data.buffer));
+    }
+    await handle.close();
+    handle = undefined;
     await rename(temporary, file);
   } catch (error) {
+    await handle?.close().catch(() => undefined);
     await rm(temporary, { force: true }).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ScenescopeError('DISK_FULL', `No space left to write ${file}`, { cause: error });
     throw error;
   }
+}
+
+function sliceSeries(series: FeatureSeries, s: number, e: number): FeatureSeries {
+  return { ...series, count: e - s, times: series.times.subarray(s, e), scalars: series.scalars.subarray(s * SCALAR_COUNT, e * SCALAR_COUNT) };
 }
 
 /** Read the frames file: a function giving the frames [start, end) of a scene, or null when absent or damaged. */

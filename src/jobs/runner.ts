@@ -102,6 +102,8 @@ export class JobRunner {
   #ticking = false;
   #tickAgain = false;
   #lastWorkerBeat = 0;
+  /** Consecutive failed ticks (store or disk errors): the poll backs off while it is above 0. */
+  #failures = 0;
   #speed: { at: number; stats: SpeedStats } | null = null;
 
   constructor(options: JobRunnerOptions) {
@@ -217,15 +219,24 @@ export class JobRunner {
         this.#launch(claim);
       }
       if (!claimedAny && this.#running.size === 0 && !this.#stopping) idle = await this.#queueEmpty();
+      this.#failures = 0;
     } catch (error) {
+      // A full disk (or a failing database) fails every tick the same way: wait longer each time (doubling up
+      // to MAX_BACKOFF_MS) instead of retrying, and reporting, several times a second.
+      this.#failures++;
       this.#onEvent({ type: 'error', error });
     } finally {
       this.#ticking = false;
-      const again = this.#tickAgain;
+      const again = this.#tickAgain && this.#failures === 0;
       this.#tickAgain = false;
       if (idle) this.#onEvent({ type: 'idle' });
-      this.#schedule(again ? 0 : this.#pollMs);
+      this.#schedule(again ? 0 : this.#backoff(this.#pollMs));
     }
+  }
+
+  /** `base` doubled for each consecutive failure, capped at MAX_BACKOFF_MS (base itself when none). */
+  #backoff(base: number): number {
+    return this.#failures === 0 ? base : Math.min(MAX_BACKOFF_MS, base * 2 ** Math.min(this.#failures, 16));
   }
 
   #launch(claim: ClaimedJob): void {
@@ -302,15 +313,21 @@ export class JobRunner {
     };
 
     let beating = false;
+    let beatFailures = 0;
     const heartbeat = setInterval(() => {
       if (beating || entry.reason !== null) return;
       beating = true;
       this.#store
         .heartbeat(entry.jobId, entry.token, this.#leaseMs, progress())
         .then((answer) => {
+          beatFailures = 0;
           if (answer !== 'ok') this.#interrupt(entry, answer);
         })
-        .catch((error: unknown) => this.#onEvent({ type: 'error', error }))
+        .catch((error: unknown) => {
+          // Report the 1st, 2nd, 4th, 8th... failure in a row, not every beat (5 a second on a full disk).
+          beatFailures++;
+          if ((beatFailures & (beatFailures - 1)) === 0) this.#onEvent({ type: 'error', error });
+        })
         .finally(() => {
           beating = false;
         });
@@ -395,6 +412,27 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Write the job's failure. When the write itself fails on a full disk, retry with a doubling wait (capped at
+   * MAX_BACKOFF_MS) until it is written or the runner stops, so the job ends with its error instead of being
+   * left running with none, and no other job is claimed meanwhile (it would only fail the same way).
+   */
+  async #recordFailure(entry: RunningJob, code: string, message: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#store.failJob(entry.jobId, entry.token, code, message);
+      } catch (error) {
+        if (!isDiskFull(error) || this.#stopping) throw error;
+        if ((attempt & (attempt + 1)) === 0) this.#onEvent({ type: 'error', error });
+        const wait = Math.min(MAX_BACKOFF_MS, this.#pollMs * 2 ** Math.min(attempt + 1, 16));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          if (!this.#keepAlive) timer.unref();
+        });
+      }
+    }
+  }
+
   async #settleFailure(entry: RunningJob, error: unknown, currentStep: string): Promise<void> {
     const base = { jobId: entry.jobId, mediaId: entry.mediaId };
     switch (entry.reason) {
@@ -415,7 +453,7 @@ export class JobRunner {
       }
       case null: {
         const { code, message } = describeError(error);
-        const failed = await this.#store.failJob(entry.jobId, entry.token, code, message);
+        const failed = await this.#recordFailure(entry, code, message);
         if (failed) this.#onEvent({ type: 'failed', ...base, code, message });
         else {
           const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs).catch(() => 'lost' as const);
@@ -428,10 +466,27 @@ export class JobRunner {
 
 /** The stable code and the message of a step failure. */
 export function describeError(error: unknown): { code: string; message: string } {
+  if (isDiskFull(error)) return { code: 'DISK_FULL', message: error instanceof Error ? error.message : String(error) };
   if (error instanceof ScenescopeError) return { code: error.code, message: error.message };
   if (error instanceof Error && error.name === 'AbortError') return { code: 'ABORTED', message: error.message };
   return { code: 'INTERNAL', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
 }
+
+/**
+ * Whether an error (or one of its causes) says the disk or the quota is full: ENOSPC/EDQUOT from a write,
+ * SQLITE_FULL from the database ("database or disk is full"), or a DISK_FULL error.
+ */
+export function isDiskFull(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && e !== undefined && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const x = e as { code?: unknown; details?: { sqlite_code?: unknown }; message?: unknown };
+    if (x.code === 'DISK_FULL' || x.code === 'ENOSPC' || x.code === 'EDQUOT' || x.code === 'SQLITE_FULL' || x.details?.sqlite_code === 'SQLITE_FULL') return true;
+    if (typeof x.message === 'string' && /database or disk is full|no space left on device/i.test(x.message)) return true;
+  }
+  return false;
+}
+
+/** The longest wait between retries after store or disk failures. */
+export const MAX_BACKOFF_MS = 30_000;
 
 /** The promise's outcome, or an AbortError as soon as the signal fires (the promise is then abandoned). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
