@@ -29,6 +29,7 @@ import type {
   SceneInput,
   SceneIssue,
   SceneRecord,
+  SceneTextQuery,
   SceneUpdate,
   SimilarHit,
   SpeedStats,
@@ -120,6 +121,15 @@ function sceneFromRow(row: Row): SceneRecord {
     errors: parseJson<SceneIssue[]>(row.errors, []),
     created_at: row.created_at as number,
   };
+}
+
+/**
+ * The FTS5 MATCH expression of a query: each word quoted (so no FTS syntax leaks in), all words required (or
+ * any), the last word also matched as a prefix ("sun" finds "sunset" while typing).
+ */
+export function ftsMatch(query: SceneTextQuery): string {
+  const terms = query.words.map((w, i) => (i === query.words.length - 1 ? `"${w.replaceAll('"', '')}"*` : `"${w.replaceAll('"', '')}"`));
+  return terms.join(query.match === 'all' ? ' AND ' : ' OR ');
 }
 
 /** float32 values as a BLOB (platform byte order: little-endian on every CPU Node supports in practice). */
@@ -647,8 +657,9 @@ export class SqliteLibraryStore implements LibraryStore {
     });
   }
 
-  async searchScenes(match: string, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }> {
+  async searchScenes(query: SceneTextQuery, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }> {
     return this.#guard(() => {
+      const match = ftsMatch(query);
       const media = options.mediaIds === undefined ? null : JSON.stringify(options.mediaIds);
       // Column weights: description 1, tags 2 (chosen keywords), visible text 1.
       const from = `FROM scenes_fts JOIN scenes s ON s.id = scenes_fts.rowid JOIN jobs j ON j.job_id = s.job_id
@@ -707,6 +718,11 @@ export class SqliteLibraryStore implements LibraryStore {
       this.#putEmbeddingRow(row.id, embedding, this.#now());
       this.#sql(`UPDATE scenes SET embedding_status = 'completed' WHERE id = ?`).run(row.id);
     });
+  }
+
+  async readAsset(_ref: string): Promise<Buffer | null> {
+    // Thumbnails and posters of a SQLite library are files in its assets folder; there is no asset table.
+    return null;
   }
 
   async integrityCheck(): Promise<string[]> {
