@@ -74,6 +74,12 @@ export class VideoScenesApi {
     const scene = await this.#ctx.store.getScene(sceneId);
     if (scene === null) throw new StoreError('NOT_FOUND', `No scene ${sceneId}`, { details: { scene_id: sceneId } });
     if (scene.thumbnail_path === null) throw new StoreError('NOT_FOUND', `Scene ${sceneId} has no thumbnail`, { details: { scene_id: sceneId } });
+    // A server library keeps thumbnails in the database (sha256:<hex>), so that any host can read them.
+    const stored = await this.#ctx.store.readAsset(scene.thumbnail_path);
+    if (stored !== null) return stored;
+    if (scene.thumbnail_path.startsWith('sha256:')) {
+      throw new StoreError('NOT_FOUND', `The thumbnail of scene ${sceneId} is missing from the database (${scene.thumbnail_path})`, { details: { scene_id: sceneId, path: scene.thumbnail_path } });
+    }
     try {
       return await readFile(scene.thumbnail_path);
     } catch (error) {

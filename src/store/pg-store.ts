@@ -23,6 +23,7 @@ import pg from 'pg';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { newId } from './ids.js';
+import { redactUrl } from './pg-url.js';
 import { PG_JOBS_CHANNEL, PG_MIGRATION_LOCK, PG_MIGRATIONS } from './pg-migrations.js';
 import type { Migration } from './migrations.js';
 import type {
@@ -60,22 +61,6 @@ const ASSET_REF = /^sha256:[0-9a-f]{64}$/;
 
 type Row = Record<string, unknown>;
 type Queryable = pg.Pool | pg.PoolClient;
-
-/** True for a `postgres://` or `postgresql://` URL. */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
-}
-
-/** The URL without its password, for messages and `library.path`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
 
 // int8 (COUNT, bigint columns) as JS numbers: epoch ms and counters stay far below 2^53.
 const types = {
@@ -178,6 +163,8 @@ export interface PgStoreOptions {
   connectTimeoutMs?: number;
   /** Migrations to apply (tests pass a longer list). Default {@link PG_MIGRATIONS}. */
   migrations?: readonly Migration[];
+  /** Create scenescope's tables in a database that has none. Default true; false: LIBRARY_NOT_FOUND instead. */
+  create?: boolean;
 }
 
 function storeError(error: unknown, what: string, url: string): StoreError {
@@ -197,6 +184,9 @@ function storeError(error: unknown, what: string, url: string): StoreError {
 export async function openPgStore(url: string, options: PgStoreOptions = {}): Promise<PgLibraryStore> {
   const store = new PgLibraryStore(url, options);
   try {
+    if (options.create === false && !(await store.hasSchema())) {
+      throw new StoreError('LIBRARY_NOT_FOUND', `No scenescope library in the database ${redactUrl(url)} (run "scenescope add" to create one)`, { details: { database: redactUrl(url) } });
+    }
     await store.migrate(options.migrations ?? PG_MIGRATIONS);
   } catch (error) {
     store.close();
@@ -232,6 +222,12 @@ export class PgLibraryStore implements LibraryStore {
     this.#pool = new pg.Pool({ ...this.#config, max: options.maxConnections ?? 4, idleTimeoutMillis: 30_000 });
     // An idle connection that breaks (server restart, cut link) must not crash the process: the pool drops it.
     this.#pool.on('error', () => undefined);
+  }
+
+  /** @internal True when the database has scenescope's tables. */
+  async hasSchema(): Promise<boolean> {
+    const { rows } = await this.#pool.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+    return rows[0]?.present === true;
   }
 
   /** @internal Apply migrations (openPgStore does). */

@@ -7,6 +7,10 @@
  * by their claim token: `UPDATE ... WHERE job_id = ? AND claim_token = ? AND status IN (running)`. A worker
  * whose lease expired and was taken over finds zero rows changed and stops. better-sqlite3 is synchronous;
  * the methods are async only so that the interface fits a server database.
+ *
+ * The file's identity (device and inode) is taken at open and checked before every write: a library file
+ * deleted or replaced under a running worker would otherwise keep taking writes into the unlinked inode, and
+ * every result would vanish when the process exits. Such a write fails with LIBRARY_GONE instead.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
@@ -162,12 +166,28 @@ export class SqliteLibraryStore implements LibraryStore {
   readonly #db: SqliteDatabase;
   readonly #now: () => number;
   readonly #statements = new Map<string, Statement>();
+  readonly #identity: { dev: number; ino: number } | null;
   #closed = false;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.location = file;
     this.#now = options.now ?? Date.now;
     this.#db = openDatabase(file, options);
+    this.#identity = file === ':memory:' || file === '' ? null : fileIdentity(file);
+  }
+
+  /**
+   * Throw LIBRARY_GONE when the database file is no longer the one opened (deleted, or replaced by another
+   * file). Every write checks it; workers also call it on each poll.
+   */
+  checkFile(): void {
+    if (this.#identity === null) return;
+    const now = fileIdentity(this.location);
+    if (now === null || now.dev !== this.#identity.dev || now.ino !== this.#identity.ino) {
+      throw new StoreError('LIBRARY_GONE', `The library file ${this.location} was ${now === null ? 'deleted' : 'replaced by another file'} while open; stopping so that no result is written into the lost file`, {
+        details: { path: this.location },
+      });
+    }
   }
 
   #sql(text: string): Statement {
@@ -182,7 +202,13 @@ export class SqliteLibraryStore implements LibraryStore {
 
   /** Run fn in a BEGIN IMMEDIATE transaction, turning SQLite errors into STORE_FAILED. */
   #write<T>(fn: () => T): T {
-    return this.#guard(() => this.#db.transaction(fn).immediate());
+    return this.#guard(() => {
+      // Inside the write lock, so no other process can swap the file between the check and the commit.
+      return this.#db.transaction(() => {
+        this.checkFile();
+        return fn();
+      }).immediate();
+    });
   }
 
   #guard<T>(fn: () => T): T {
@@ -255,6 +281,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async heartbeat(jobId: string, token: string, leaseMs: number, progress?: ProgressUpdate): Promise<HeartbeatResult> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       const row = this.#sql(
         `UPDATE jobs SET lease_expires_at = @lease, heartbeat_at = @now, updated_at = @now,
@@ -419,6 +446,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async failJob(jobId: string, token: string, code: string, message: string): Promise<boolean> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       return this.#sql(
         `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?, estimated_completion_at = NULL,
@@ -430,6 +458,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async releaseJob(jobId: string, token: string, currentStep: string): Promise<boolean> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       return this.#sql(
         `UPDATE jobs SET status = 'pending', current_step = ?, estimated_completion_at = NULL, worker_id = NULL, claim_token = NULL,
@@ -554,6 +583,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async workerHeartbeat(worker: Omit<WorkerRecord, 'heartbeat_at' | 'stopped_at' | 'started_at'>): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       this.#sql(
         `INSERT INTO workers (worker_id, host, pid, concurrency, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -566,6 +596,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async workerStopped(workerId: string): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       this.#sql('UPDATE workers SET stopped_at = ? WHERE worker_id = ?').run(this.#now(), workerId);
     });
   }
@@ -578,6 +609,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async insertMedia(record: MediaRecord): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       const row = mediaToRow(record);
       const keys = Object.keys(row);
       this.#sql(`INSERT INTO media (${keys.join(', ')}) VALUES (${keys.map((k) => '@' + k).join(', ')})`).run(row);
@@ -585,7 +617,10 @@ export class SqliteLibraryStore implements LibraryStore {
   }
 
   async updateMedia(mediaId: string, fields: Partial<Omit<MediaRecord, 'media_id' | 'created_at'>>): Promise<void> {
-    this.#guard(() => this.#updateMediaRow(mediaId, fields));
+    this.#guard(() => {
+      this.checkFile();
+      this.#updateMediaRow(mediaId, fields);
+    });
   }
 
   #updateMediaRow(mediaId: string, fields: Partial<MediaRecord>): void {
@@ -775,6 +810,15 @@ export class SqliteLibraryStore implements LibraryStore {
       // optimize is advice; a busy database must not stop close().
     }
     this.#db.close();
+  }
+}
+
+function fileIdentity(file: string): { dev: number; ino: number } | null {
+  try {
+    const info = statSync(file);
+    return { dev: info.dev, ino: info.ino };
+  } catch {
+    return null;
   }
 }
 
