@@ -130,11 +130,12 @@ function contract(backend: Backend): void {
     const { store } = await backend.fresh();
     const media = await addMedia(store);
     await store.enqueue({ mediaId: media, analysisType: 'full', priority: 0, maxRetries: 3 });
-    const first = await store.claim({ workerId: 'a', leaseMs: 400 });
+    // Real time on the store's own clock (PostgreSQL's is the server's): long enough to hold under load.
+    const first = await store.claim({ workerId: 'a', leaseMs: 1500 });
     assert.ok(first);
-    assert.equal(await store.completeStep(first.job.job_id, first.token, completion('probe', 0, { leaseMs: 400 })), true);
-    assert.equal(await store.claim({ workerId: 'b', leaseMs: 400 }), null, 'lease still valid');
-    await sleep(600);
+    assert.equal(await store.completeStep(first.job.job_id, first.token, completion('probe', 0, { leaseMs: 1500 })), true);
+    assert.equal(await store.claim({ workerId: 'b', leaseMs: 1500 }), null, 'lease still valid');
+    await sleep(1700);
     const second = await store.claim({ workerId: 'b', leaseMs: 5000 });
     assert.ok(second);
     assert.equal(second.resumed, true);

@@ -220,8 +220,10 @@ export class PgLibraryStore implements LibraryStore {
       types,
     };
     this.#pool = new pg.Pool({ ...this.#config, max: options.maxConnections ?? 4, idleTimeoutMillis: 30_000 });
-    // An idle connection that breaks (server restart, cut link) must not crash the process: the pool drops it.
+    // A connection that breaks (server restart, cut link, close() racing a query) must not crash the process:
+    // the query in flight rejects (and becomes STORE_FAILED), the pool drops the connection.
     this.#pool.on('error', () => undefined);
+    this.#pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** @internal True when the database has scenescope's tables. */

@@ -65,7 +65,7 @@ export interface PgServer {
   readonly adminUrl: string;
   /** Create a fresh empty database and return its URL. */
   database(name?: string): string;
-  /** Run one SQL statement with psql-less means (via a node one-shot is overkill): through the admin URL. */
+  /** Stop the server (immediate shutdown) and remove its folder. Idempotent. */
   stop(): void;
 }
 
