@@ -353,15 +353,13 @@ suite('library store contract: SQLite', () => {
 });
 
 const pgSkip = pgUnavailable();
+/** One throwaway server for both PostgreSQL suites of this file (a database per test). */
 let server: PgServer | null = null;
+after(() => server?.stop());
 
 suite('library store contract: PostgreSQL', { skip: pgSkip ?? false }, () => {
   before(async () => {
     server ??= await startPgServer();
-  });
-  after(() => {
-    server?.stop();
-    server = null;
   });
   contract({
     async fresh() {
@@ -408,10 +406,6 @@ suite('library store (SQLite only)', () => {
 suite('library store (PostgreSQL only)', { skip: pgSkip ?? false }, () => {
   before(async () => {
     server ??= await startPgServer();
-  });
-  after(() => {
-    server?.stop();
-    server = null;
   });
 
   test('migrations are versioned, applied once even when several hosts open a fresh database at once', async () => {

@@ -346,7 +346,7 @@ export class PgLibraryStore implements LibraryStore {
            SELECT job_id, status FROM jobs
            WHERE (status = 'pending' OR (status IN ${RUNNING} AND lease_expires_at < ${NOW}))
              AND ($1::text[] IS NULL OR job_id = ANY($1::text[]))
-           ORDER BY priority DESC, queued_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+           ORDER BY priority DESC, queued_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED)
          UPDATE jobs j SET status = 'processing', worker_id = $2, claim_token = $3, lease_expires_at = ${NOW} + $4,
            heartbeat_at = ${NOW}, attempts = j.attempts + 1,
            lease_losses = j.lease_losses + CASE WHEN candidate.status = 'pending' THEN 0 ELSE 1 END,
@@ -642,7 +642,7 @@ export class PgLibraryStore implements LibraryStore {
       const seconds = `COALESCE(j.video_seconds, (m.video_metadata->>'duration_seconds')::double precision)`;
       const pending = (await this.#q(
         `SELECT j.job_id, ${seconds} AS video_seconds FROM jobs j JOIN media m ON m.media_id = j.media_id
-         WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.job_id`,
+         WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.seq`,
       )) as QueueSnapshot['pending'];
       const running = (await this.#q(
         `SELECT j.job_id, j.progress_percent, j.estimated_completion_at, j.started_at, ${seconds} AS video_seconds

@@ -261,7 +261,7 @@ export class SqliteLibraryStore implements LibraryStore {
         `SELECT job_id, status FROM jobs
          WHERE (status = 'pending' OR (status IN ${RUNNING} AND lease_expires_at < @now))
            AND (@only IS NULL OR job_id IN (SELECT value FROM json_each(@only)))
-         ORDER BY priority DESC, queued_at, job_id LIMIT 1`,
+         ORDER BY priority DESC, queued_at, rowid LIMIT 1`,
       ).get({ now, only }) as { job_id: string; status: VideoAnalysisStatus } | undefined;
       if (candidate === undefined) return null;
       const resumed = candidate.status !== 'pending';
@@ -544,7 +544,7 @@ export class SqliteLibraryStore implements LibraryStore {
       const now = this.#now();
       const pending = this.#sql(
         `SELECT j.job_id, COALESCE(j.video_seconds, json_extract(m.video_metadata, '$.duration_seconds')) AS video_seconds
-         FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.job_id`,
+         FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.rowid`,
       ).all() as QueueSnapshot['pending'];
       const running = this.#sql(
         `SELECT j.job_id, j.progress_percent, j.estimated_completion_at, j.started_at,
