@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   OCR_FAILED: 'ocr failed',
   /** The library database failed or is inconsistent. */
   STORE_FAILED: 'store failed',
+  /** There is no library at the given path or URL, and the command does not create one. */
+  LIBRARY_NOT_FOUND: 'library not found',
+  /** The library's database file was deleted or replaced while it was open. */
+  LIBRARY_GONE: 'library gone',
+  /** The worker's host cannot read the media file of a job (not mounted there, or no permission). */
+  MEDIA_UNREADABLE_ON_HOST: 'media unreadable on this host',
   /** A record (media, job, scene) does not exist. */
   NOT_FOUND: 'not found',
   /** A job operation is not allowed in the job's current state (for example retry of a completed job). */

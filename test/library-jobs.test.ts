@@ -1,6 +1,7 @@
 /**
  * The library's job semantics with an injected (fake) pipeline, jobs running in the library's own process:
- * queue, status, progress, wait, retry, cancel, resume, search, export.
+ * queue, status, progress, wait, retry, cancel, resume, search, export. The same cases run on a SQLite file
+ * and on a throwaway PostgreSQL server (skipped with the reason when PostgreSQL is not installed).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { openLibrary, type Library } from '../src/library/library.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import type { VideoAnalysisJobStatus } from '../src/types.js';
 import { addFakeMedia, loadFakePipeline, until, writeFakePipeline } from './library-helpers.js';
+import { pgUnavailable, startPgServer, type PgServer } from './helpers/pg-server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'scenescope-jobs-'));
 const log = path.join(dir, 'runs.log');
@@ -30,8 +32,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A new empty library location of the backend under test (a file, or a fresh PostgreSQL database). */
+let newLocation: () => string = () => path.join(dir, `lib-${++n}.db`);
+
 async function lib(options: { workers?: number; file?: string; leaseMs?: number } = {}): Promise<Library> {
-  const library = await openLibrary({ path: options.file ?? path.join(dir, `lib-${++n}.db`), pipeline, workers: options.workers ?? 1, pollMs: 50, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+  const library = await openLibrary({ path: options.file ?? newLocation(), pipeline, workers: options.workers ?? 1, pollMs: 50, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
   open.push(library);
   return library;
 }
@@ -40,7 +45,7 @@ function runsOf(jobId: string): string[] {
   return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(jobId + ' '));
 }
 
-suite('library jobs (in-process workers, fake pipeline)', () => {
+function jobSuite(): void {
   test('a queued job runs to completed: statuses, monotonic progress, human current_step, ETA, scenes', async () => {
     const library = await lib();
     const media = await addFakeMedia(library, dir, 'ok', { duration: 8, scenes: 3, stepMs: { detect: 600, enrich: 200 } });
@@ -101,7 +106,7 @@ suite('library jobs (in-process workers, fake pipeline)', () => {
   });
 
   test('queue_position follows the queue; estimated_start_time comes from measured speed and live workers', async () => {
-    const file = path.join(dir, `lib-${++n}.db`);
+    const file = newLocation();
     const runner = await lib({ file });
     const warm = await addFakeMedia(runner, dir, 'warm', { duration: 10, stepMs: { detect: 300 } });
     await runner.videoAnalysis.waitForCompletion((await runner.videoAnalysis.queue(warm)).analysis_job_id, { timeoutMs: 10_000, pollIntervalMs: 20 });
@@ -233,7 +238,7 @@ suite('library jobs (in-process workers, fake pipeline)', () => {
   });
 
   test('close() mid-job hands the job back; reopening resumes at the first unfinished step with the same scenes', async () => {
-    const file = path.join(dir, `lib-${++n}.db`);
+    const file = newLocation();
     const first = await lib({ file });
     const media = await addFakeMedia(first, dir, 'resume', { scenes: 4, stepMs: { detect: 400, enrich: 1500 } });
     const { analysis_job_id } = await first.videoAnalysis.queue(media);
@@ -256,7 +261,7 @@ suite('library jobs (in-process workers, fake pipeline)', () => {
   });
 
   test('a graceful close lets the running step reach its checkpoint', async () => {
-    const file = path.join(dir, `lib-${++n}.db`);
+    const file = newLocation();
     const library = await lib({ file });
     const media = await addFakeMedia(library, dir, 'graceful', { stepMs: { detect: 600, enrich: 5000 } });
     const { analysis_job_id } = await library.videoAnalysis.queue(media);
@@ -366,4 +371,26 @@ suite('library jobs (in-process workers, fake pipeline)', () => {
     writeFileSync(path.join(dir, 'not-a-db.db'), 'hello, this is not SQLite at all, not even close to it.....................................................');
     await assert.rejects(openLibrary({ path: path.join(dir, 'not-a-db.db') }), (e: unknown) => hasCode(e, 'STORE_FAILED'));
   });
+}
+
+suite('library jobs (in-process workers, fake pipeline): SQLite', () => {
+  before(() => {
+    newLocation = () => path.join(dir, `lib-${++n}.db`);
+  });
+  jobSuite();
+});
+
+const pgSkip = pgUnavailable();
+let server: PgServer | null = null;
+
+suite('library jobs (in-process workers, fake pipeline): PostgreSQL', { skip: pgSkip ?? false }, () => {
+  before(async () => {
+    server = await startPgServer();
+    newLocation = () => server!.database();
+  });
+  after(async () => {
+    await Promise.all(open.splice(0).map((l) => l.close()));
+    server?.stop();
+  });
+  jobSuite();
 });

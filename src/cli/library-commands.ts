@@ -1,8 +1,8 @@
 /**
  * The library subcommands of `scenescope`: add, status, scenes, search, retry, cancel, worker, export.
  *
- * Every subcommand takes `--library <path>` anywhere on its line (default: `SCENESCOPE_LIBRARY`, else the
- * per-user data folder, see docs/library.md) and `--json` for machine output (one JSON document on stdout;
+ * Every subcommand takes `--library <path or postgres:// URL>` anywhere on its line (default:
+ * `SCENESCOPE_LIBRARY`, else the per-user data folder, see docs/library.md) and `--json` for machine output (one JSON document on stdout;
  * `worker --json` prints JSON lines). Human output is a table or key/value lines; progress bars go to stderr
  * and only when it is a terminal. Exit codes: 0 success, 1 a failed operation (or a failed job with
  * --wait), 2 a usage error.
@@ -12,10 +12,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ScenescopeError } from '../errors.js';
+import { hasCode, ScenescopeError } from '../errors.js';
 import type { AnalysisPipeline } from '../jobs/pipeline.js';
 import { openLibrary, type Library } from '../library/library.js';
-import { defaultLibraryPath } from '../library/location.js';
+import { defaultLibraryPath, isDatabaseUrl } from '../library/location.js';
 import { EXPORT_FORMATS, type ExportFormat, type MediaUploadResult } from '../library/types.js';
 import type { VideoAnalysisJobStatus, VideoScene } from '../types.js';
 import { progressBar, reportError, UsageError, type CliIO } from './io.js';
@@ -24,9 +24,10 @@ import { progressBar, reportError, UsageError, type CliIO } from './io.js';
 export const LIBRARY_COMMANDS = ['add', 'status', 'scenes', 'search', 'retry', 'cancel', 'worker', 'export'] as const;
 
 /** Help text of the library subcommands (for the main help). */
-export const LIBRARY_HELP = `Library commands (all accept --library <path>, default $SCENESCOPE_LIBRARY or ~/.local/share/scenescope/library.db):
+export const LIBRARY_HELP = `Library commands (all accept --library <path|postgres://user@host:5432/db>, default $SCENESCOPE_LIBRARY or ~/.local/share/scenescope/library.db;
+only add and worker create a library, the others fail with LIBRARY_NOT_FOUND where there is none):
   scenescope add <files|folders...> [--no-analyze] [--wait] [--copy] [--priority n] [--type full|scenes] [--json]
-  scenescope status [<job-or-media-id>] [--json]
+  scenescope status [<job-or-media-id>] [--follow] [--json]
   scenescope scenes <media-id> [--limit n] [--offset n] [--json]
   scenescope search "<text>" [--limit n] [--media <id>]... [--any] [--json]
   scenescope search --similar <scene-id> [--limit n] [--json]
@@ -57,9 +58,10 @@ function integerArg(name: string, value: unknown, min: number, max: number): num
   return n;
 }
 
+/** The library named by --library or the environment: a file path (resolved) or a postgres:// URL (as given). */
 function libraryPath(values: Values, io: Io): string {
   const given = values['library'];
-  if (typeof given === 'string' && given !== '') return path.resolve(given);
+  if (typeof given === 'string' && given !== '') return isDatabaseUrl(given) || /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : path.resolve(given);
   return defaultLibraryPath(io.env);
 }
 
@@ -90,8 +92,13 @@ function sceneRow(scene: VideoScene): string[] {
   return [String(scene.scene_index), scene.time_range_formatted ?? `${scene.start_time.toFixed(3)}-${scene.end_time.toFixed(3)}`, scene.confidence_score === null ? '-' : scene.confidence_score.toFixed(2), text];
 }
 
-async function withLibrary<T>(values: Values, io: Io, fn: (library: Library) => Promise<T>): Promise<T> {
-  const library = await openLibrary({ path: libraryPath(values, io), workers: 0 });
+/**
+ * Open the library for one command. Only `add` (and `worker`) create one: every other command on a path or
+ * database without a library fails with LIBRARY_NOT_FOUND, so a mistyped --library is an error, not an empty
+ * library.
+ */
+async function withLibrary<T>(values: Values, io: Io, fn: (library: Library) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  const library = await openLibrary({ path: libraryPath(values, io), workers: 0, create: options.create ?? false });
   try {
     return await fn(library);
   } finally {
@@ -189,12 +196,13 @@ async function addCommand(argv: string[], io: Io): Promise<number> {
     }
     const failedJobs = [...statuses.values()].some((s) => s.status === 'failed');
     return errors.length > 0 || failedJobs ? 1 : 0;
-  });
+  }, { create: true });
 }
 
 async function statusCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { limit: { type: 'string' } });
+  const { values, positionals } = parse(argv, { limit: { type: 'string' }, follow: { type: 'boolean', short: 'f' } });
   if (positionals.length > 1) throw new UsageError('status takes at most one job or media id');
+  if (values['follow'] === true && positionals.length !== 1) throw new UsageError('status --follow takes one job or media id');
   return withLibrary(values, io, async (library) => {
     const id = positionals[0];
     if (id === undefined) {
@@ -209,10 +217,30 @@ async function statusCommand(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     const status = id.startsWith('med_') ? await library.videoAnalysis.getStatusByMedia(id) : await library.videoAnalysis.getStatus(id);
+    if (values['follow'] === true) return followStatus(library, status, values['json'] === true, io);
     if (values['json'] === true) json(io, status);
     else io.stdout.write(statusLines(status));
     return 0;
   });
+}
+
+/**
+ * `status --follow`: one line (or JSON line) per change until the job ends; 0 when it completed or was
+ * cancelled, 1 when it failed. A server library pushes the changes (LISTEN/NOTIFY); SQLite is polled.
+ */
+async function followStatus(library: Library, first: VideoAnalysisJobStatus, asJson: boolean, io: Io): Promise<number> {
+  const line = (s: VideoAnalysisJobStatus): void => {
+    if (asJson) io.stdout.write(JSON.stringify(s) + '\n');
+    else io.stdout.write(`${new Date().toISOString()} ${s.analysis_job_id} ${s.status} ${s.progress_percent}% ${s.error_code !== null ? `[${s.error_code}] ${s.error_message ?? ''}` : (s.current_step ?? '')}\n`);
+  };
+  try {
+    // No stall timeout: following a queued job while no worker runs is a legitimate wait.
+    await library.videoAnalysis.waitForCompletion(first.analysis_job_id, { onProgress: line, timeoutMs: 2 ** 31 - 1, stallTimeoutMs: 2 ** 31 - 1, maxPollIntervalMs: 2000 });
+    return 0;
+  } catch (error) {
+    if (hasCode(error, 'JOB_FAILED')) return 1;
+    throw error;
+  }
 }
 
 async function scenesCommand(argv: string[], io: Io): Promise<number> {
@@ -329,12 +357,15 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
   const library = await openLibrary({
     path: libraryPath(values, io),
     workers: 0,
+    // A worker may start before anything is added, so it creates the library (add's twin).
+    create: true,
     ...(pipeline ? { pipeline } : {}),
     ...(leaseMs !== undefined ? { leaseMs } : {}),
     ...(pollMs !== undefined ? { pollMs } : {}),
   });
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let exitCode = 0;
     // A stray rejection inside one job must not kill a worker that runs others (their leases would have to
     // expire before anyone resumed them): log it and go on.
     const onStray = (reason: unknown): void => log({ event: 'error', message: `unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}` }, `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
@@ -359,7 +390,7 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
           process.removeListener('SIGINT', force);
           log({ event: 'stopped' }, 'stopped');
           process.removeListener('unhandledRejection', onStray);
-          resolve(0);
+          resolve(exitCode);
         },
         (error: unknown) => resolve(reportError(io, error, values['debug'] === true)),
       );
@@ -368,7 +399,15 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
     process.once('SIGTERM', onTerm);
     process.once('SIGINT', onTerm);
     library.on('job', (e) => log({ event: e.outcome, analysis_job_id: e.analysis_job_id, media_id: e.media_id, error_code: e.error_code }, `${e.analysis_job_id} ${e.outcome}${e.error_code ? ` [${e.error_code}] ${e.error_message ?? ''}` : ''}`));
-    library.on('error', (error) => log({ event: 'error', message: error instanceof Error ? error.message : String(error) }, `error: ${error instanceof Error ? error.message : String(error)}`));
+    library.on('error', (error) => {
+      log({ event: 'error', ...(error instanceof ScenescopeError ? { error_code: error.code } : {}), message: error instanceof Error ? error.message : String(error) }, `error: ${error instanceof Error ? error.message : String(error)}`);
+      // The library file was deleted or replaced: every later result would be lost. Stop, and say so.
+      if (hasCode(error, 'LIBRARY_GONE') && !stopping) {
+        exitCode = 1;
+        io.stderr.write(`scenescope: error [LIBRARY_GONE]: ${(error as Error).message}\n`);
+        stop('library gone', 0);
+      }
+    });
     library.startWorkers({
       concurrency,
       keepAlive: true,

@@ -15,10 +15,11 @@
  * checkpoint) or, after graceMs, are aborted mid-step; either way they go back to pending and resume later
  * at their first unfinished step.
  */
+import { constants } from 'node:fs';
 import { hostname } from 'node:os';
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError, ScenescopeError } from '../errors.js';
+import { AbortError, hasCode, InputError, ScenescopeError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { newId } from '../store/ids.js';
 import type { ClaimedJob, JobStore, SpeedStats } from '../store/types.js';
@@ -105,6 +106,9 @@ export class JobRunner {
   /** Consecutive failed ticks (store or disk errors): the poll backs off while it is above 0. */
   #failures = 0;
   #speed: { at: number; stats: SpeedStats } | null = null;
+  /** Set when the store reported LIBRARY_GONE: nothing more is claimed. */
+  #gone = false;
+  #unwatch: (() => void) | null = null;
 
   constructor(options: JobRunnerOptions) {
     this.#store = options.store;
@@ -130,6 +134,16 @@ export class JobRunner {
   start(): void {
     if (this.#started || this.#stopping) return;
     this.#started = true;
+    // A server store announces job changes: claim a queued job at once, abort a cancelled one at once (the
+    // heartbeat would learn it within heartbeatMs anyway; polling stays as the fallback).
+    this.#unwatch =
+      this.#store.watchJobs?.((change) => {
+        if (change.status === 'pending') this.wake();
+        else if (change.status === 'cancelled') {
+          const entry = this.#running.get(change.jobId);
+          if (entry !== undefined) this.#interrupt(entry, 'cancelled');
+        }
+      }) ?? null;
     this.#schedule(0);
   }
 
@@ -153,6 +167,8 @@ export class JobRunner {
   async stop(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? 0;
     this.#stopping = true;
+    this.#unwatch?.();
+    this.#unwatch = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     for (const entry of this.#running.values()) entry.checkpoint = true;
@@ -184,7 +200,7 @@ export class JobRunner {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#gone) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = null;
@@ -221,6 +237,8 @@ export class JobRunner {
       if (!claimedAny && this.#running.size === 0 && !this.#stopping) idle = await this.#queueEmpty();
       this.#failures = 0;
     } catch (error) {
+      // The library file was deleted or replaced: claiming again would only repeat the error.
+      if (hasCode(error, 'LIBRARY_GONE')) this.#gone = true;
       // A full disk (or a failing database) fails every tick the same way: wait longer each time (doubling up
       // to MAX_BACKOFF_MS) instead of retrying, and reporting, several times a second.
       this.#failures++;
@@ -335,6 +353,13 @@ export class JobRunner {
 
     let pendingStep: Promise<unknown> | null = null;
     try {
+      // Workers of a server library run on many hosts: the file must be readable on this one.
+      await access(claim.media.file_path, constants.R_OK).catch((error: unknown) => {
+        throw new InputError('MEDIA_UNREADABLE_ON_HOST', `Host ${hostname()} cannot read ${claim.media.file_path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); mount it at the same path on every worker host`, {
+          cause: error,
+          details: { host: hostname(), path: claim.media.file_path },
+        });
+      });
       for (let index = 0; index < steps.length; index++) {
         const step = steps[index]!;
         if (done.has(step.name)) continue;

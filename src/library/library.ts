@@ -2,7 +2,8 @@
  * openLibrary(): the media library. One SQLite file (plus `<name>.assets/` for thumbnails, posters and copied
  * files) holds every file record, analysis job and scene; the API mirrors the hosted service
  * (media / videoAnalysis / videoScenes / search), and jobs run either here (`workers`, default 1) or in any
- * number of `scenescope worker` processes sharing the file.
+ * number of `scenescope worker` processes sharing the file. With a `postgres://` URL (`database`, `path` or
+ * `SCENESCOPE_LIBRARY`) the same library lives in a PostgreSQL database shared by workers on many hosts.
  */
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -15,16 +16,20 @@ import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/valid
 import { VideoAnalysisApi } from './analysis.js';
 import type { LibraryContext } from './context.js';
 import { exportCsv, exportEdl, exportJson, exportVtt, type ExportInput } from './export.js';
-import { assetsDirFor, defaultLibraryPath } from './location.js';
+import { redactUrl } from '../store/pg-url.js';
+import { assetsDirFor, defaultLibraryPath, libraryLocation, serverAssetsDir, type LibraryLocation } from './location.js';
 import { MediaApi } from './media.js';
 import { toVideoScene } from './records.js';
 import { SearchApi, VideoScenesApi } from './scenes.js';
 import { EXPORT_FORMATS, type ExportFormat, type LibraryEvents, type LibraryOptions } from './types.js';
 
-const OPTION_KEYS = ['path', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath'] as const;
+const OPTION_KEYS = ['path', 'database', 'create', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath'] as const;
 
 interface ResolvedLibraryOptions {
+  /** The SQLite file, or the server URL without its password. */
   path: string;
+  location: LibraryLocation | null;
+  create: boolean;
   store: LibraryStore | undefined;
   assetsDir: string | undefined;
   workers: number;
@@ -51,8 +56,21 @@ function resolveLibraryOptions(input: unknown): ResolvedLibraryOptions {
   const leaseMs = opt(o, 'leaseMs', 5000, (n, v) => integerIn(n, v, 200, 3_600_000));
   const heartbeatMs = opt(o, 'heartbeatMs', 200, (n, v) => integerIn(n, v, 10, 60_000));
   if (heartbeatMs * 2 > leaseMs) throw new OptionError(`Expected heartbeatMs (${heartbeatMs}) at most half of leaseMs (${leaseMs})`);
+  const givenPath = opt(o, 'path', '', string);
+  const givenDatabase = opt(o, 'database', '', string);
+  if (givenPath !== '' && givenDatabase !== '') throw new OptionError('Expected either path or database, not both');
+  let location: LibraryLocation | null = null;
+  if (store === undefined) {
+    const where = givenDatabase || givenPath || defaultLibraryPath();
+    location = libraryLocation(where);
+    if (location === null) {
+      throw new OptionError(`Expected a library file path or a postgres:// URL for ${givenDatabase !== '' ? 'database' : 'path'} but received ${JSON.stringify(redactUrl(where))}`);
+    }
+  }
   return {
-    path: opt(o, 'path', '', string) || (store !== undefined ? store.location : defaultLibraryPath()),
+    path: location === null ? givenPath || store!.location : location.kind === 'sqlite' ? location.path : redactUrl(location.url),
+    location,
+    create: opt(o, 'create', true, bool),
     store,
     assetsDir: opt<string | undefined>(o, 'assetsDir', undefined, string),
     workers: opt(o, 'workers', 1, (n, v) => integerIn(n, v, 0, 64)),
@@ -83,7 +101,7 @@ type Listener<K extends keyof LibraryEvents> = LibraryEvents[K];
 
 /** An open library. See {@link openLibrary}. */
 export class Library {
-  /** The database file. */
+  /** The database file, or the server's URL without its password. */
   readonly path: string;
   /** The folder of thumbnails, posters and copied files. */
   readonly assetsDir: string;
@@ -110,7 +128,8 @@ export class Library {
     this.#store = store;
     this.#options = options;
     this.path = options.path;
-    this.assetsDir = options.assetsDir !== undefined ? path.resolve(options.assetsDir) : assetsDirFor(options.path);
+    this.assetsDir =
+      options.assetsDir !== undefined ? path.resolve(options.assetsDir) : options.location?.kind === 'postgres' ? serverAssetsDir(options.location.url) : assetsDirFor(options.path);
     const ffmpeg = {
       ...(options.ffmpegPath !== undefined ? { ffmpegPath: options.ffmpegPath } : {}),
       ...(options.ffprobePath !== undefined ? { ffprobePath: options.ffprobePath } : {}),
@@ -128,7 +147,12 @@ export class Library {
         let set = this.#watchers.get(jobId);
         if (set === undefined) this.#watchers.set(jobId, (set = new Set()));
         set.add(listener);
+        // Changes made by other processes and hosts, when the store can tell (PostgreSQL LISTEN/NOTIFY).
+        const unwatchStore = store.watchJobs?.((change) => {
+          if (change.jobId === jobId) listener();
+        });
         return () => {
+          unwatchStore?.();
           set.delete(listener);
           if (set.size === 0) this.#watchers.delete(jobId);
         };
@@ -285,16 +309,25 @@ export class Library {
   }
 }
 
+/** The store a location names; better-sqlite3 and pg load here, when a library is opened, not on import. */
+async function openStore(resolved: ResolvedLibraryOptions): Promise<LibraryStore> {
+  if (resolved.store !== undefined) return resolved.store;
+  const location = resolved.location!;
+  if (location.kind === 'postgres') return (await import('../store/pg-store.js')).openPgStore(location.url, { create: resolved.create });
+  return (await import('../store/sqlite-store.js')).openSqliteStore(location.path, { busyTimeoutMs: resolved.busyTimeoutMs, create: resolved.create });
+}
+
 /**
- * Open (creating if needed) a media library. With `store`, that store is used (and closed by close())
- * instead of the SQLite file at `path`. With `workers` > 0 (default 1) jobs run in this process;
- * uploads left unfinished by a crashed process of this machine are marked aborted.
- * @throws StoreError STORE_FAILED (cannot open, or a newer schema), OptionError.
+ * Open (creating if needed, unless `create: false`) a media library: the SQLite file at `path`, the
+ * PostgreSQL database at a `postgres://` URL (`database`, or `path`), or `store`, used instead (and closed by
+ * close()). With `workers` > 0 (default 1) jobs run in this process; uploads left unfinished by a crashed
+ * process of this machine are marked aborted.
+ * @throws StoreError STORE_FAILED (cannot open, or a newer schema), LIBRARY_NOT_FOUND (`create: false` and no
+ *   library there), OptionError.
  */
 export async function openLibrary(options?: LibraryOptions): Promise<Library> {
   const resolved = resolveLibraryOptions(options);
-  // better-sqlite3 loads here, when a library is opened, not when scenescope is imported.
-  const store = resolved.store ?? (await import('../store/sqlite-store.js')).openSqliteStore(resolved.path, { busyTimeoutMs: resolved.busyTimeoutMs });
+  const store = await openStore(resolved);
   try {
     await store.abortOrphanUploads(hostname(), (pid) => {
       try {

@@ -12,9 +12,10 @@ export function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
-/** file: URL of a path, null-safe. */
+/** file: URL of a path, null-safe; a database asset reference (`sha256:<hex>`, server libraries) as it is. */
 export function fileHref(file: string | null): string | null {
-  return file === null ? null : pathToFileURL(file).href;
+  if (file === null) return null;
+  return /^sha256:[0-9a-f]{64}$/.test(file) ? file : pathToFileURL(file).href;
 }
 
 /** A job row as VideoAnalysisJobStatus. */

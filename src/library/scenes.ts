@@ -3,7 +3,7 @@
  *
  * Scenes are listed from the media's latest completed job only, so the list is empty until an analysis
  * completes and never mixes two analyses. Full-text search runs FTS5 over description, tags and visible
- * text (bm25 ranking, tags weighted x2), and groups the hits by video. Similarity search compares a scene's
+ * text (SQLite FTS5 with bm25 ranking, PostgreSQL tsvector with ts_rank; tags weighted above the rest), and groups the hits by video. Similarity search compares a scene's
  * embedding with the other scenes' embeddings of the same model and dimension (cosine), never across models.
  */
 import { readFile } from 'node:fs/promises';
@@ -24,15 +24,11 @@ function mediaIdsOption(o: Record<string, unknown>): readonly string[] | undefin
   return value as string[];
 }
 
-/**
- * An FTS5 MATCH expression from free text: each word quoted (so no FTS syntax leaks in), all words required
- * (or any), the last word also matched as a prefix ("sun" finds "sunset" while typing).
- */
-export function ftsQuery(text: string, match: 'all' | 'any' = 'all'): string {
+/** The words of a free-text query (letters, digits, underscores), NFC. @throws OptionError without any. */
+export function queryWords(text: string): string[] {
   const words = text.normalize('NFC').match(/[\p{L}\p{N}_]+/gu) ?? [];
   if (words.length === 0) throw new OptionError(`Expected at least one word in the search query but received ${JSON.stringify(text)}`);
-  const terms = words.map((w, i) => (i === words.length - 1 ? `"${w}"*` : `"${w}"`));
-  return terms.join(match === 'all' ? ' AND ' : ' OR ');
+  return words;
 }
 
 /** See the file header. */
@@ -78,6 +74,12 @@ export class VideoScenesApi {
     const scene = await this.#ctx.store.getScene(sceneId);
     if (scene === null) throw new StoreError('NOT_FOUND', `No scene ${sceneId}`, { details: { scene_id: sceneId } });
     if (scene.thumbnail_path === null) throw new StoreError('NOT_FOUND', `Scene ${sceneId} has no thumbnail`, { details: { scene_id: sceneId } });
+    // A server library keeps thumbnails in the database (sha256:<hex>), so that any host can read them.
+    const stored = await this.#ctx.store.readAsset(scene.thumbnail_path);
+    if (stored !== null) return stored;
+    if (scene.thumbnail_path.startsWith('sha256:')) {
+      throw new StoreError('NOT_FOUND', `The thumbnail of scene ${sceneId} is missing from the database (${scene.thumbnail_path})`, { details: { scene_id: sceneId, path: scene.thumbnail_path } });
+    }
     try {
       return await readFile(scene.thumbnail_path);
     } catch (error) {
@@ -105,7 +107,7 @@ export class SearchApi {
     const limit = opt(o, 'limit', 20, (n, v) => integerIn(n, v, 1, 1000));
     const match = opt<'all' | 'any'>(o, 'match', 'all', (n, v) => oneOf(n, v, ['all', 'any'] as const));
     const mediaIds = mediaIdsOption(o);
-    const { hits, total } = await this.#ctx.store.searchScenes(ftsQuery(query, match), { limit, ...(mediaIds ? { mediaIds } : {}) });
+    const { hits, total } = await this.#ctx.store.searchScenes({ words: queryWords(query), match }, { limit, ...(mediaIds ? { mediaIds } : {}) });
     const groups = new Map<string, SceneSearchGroup>();
     for (const hit of hits) {
       let group = groups.get(hit.scene.media_id);

@@ -17,6 +17,17 @@ export interface LibraryOptions {
    */
   path?: string;
   /**
+   * The library's database: a `postgres://user@host:5432/db` URL (a library shared by workers on many hosts,
+   * see docs/library.md) or a SQLite file path. Same as `path`; give one of them.
+   */
+  database?: string;
+  /**
+   * Create the library when there is none (default true). False: a missing SQLite file (or a PostgreSQL
+   * database without scenescope's tables) is StoreError LIBRARY_NOT_FOUND, and nothing is created (what
+   * read-only commands use, so that a mistyped path is an error, not an empty library).
+   */
+  create?: boolean;
+  /**
    * A job store and catalog to use instead of the SQLite file (a server database, see docs/library.md). The
    * library closes it on close().
    */

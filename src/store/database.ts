@@ -8,9 +8,10 @@
  *   the last transactions before a power loss are lost, never a half transaction.
  * - `foreign_keys = ON`: scenes, steps and embeddings go with their job/media.
  * - Migrations (see migrations.ts) are applied on open, each in a `BEGIN IMMEDIATE` transaction.
+ * - `create: false` (read-only commands) never makes a file: a mistyped path is LIBRARY_NOT_FOUND.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
@@ -26,6 +27,8 @@ export interface OpenDatabaseOptions {
   migrations?: readonly Migration[];
   /** Clock, for tests. */
   now?: () => number;
+  /** Create the file (and its folder) when missing. Default true; false: LIBRARY_NOT_FOUND instead. */
+  create?: boolean;
 }
 
 /**
@@ -36,9 +39,13 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): S
   const migrations = options.migrations ?? MIGRATIONS;
   const now = options.now ?? Date.now;
   let db: SqliteDatabase;
+  const create = options.create ?? true;
+  if (!create && file !== ':memory:' && !existsSync(file)) {
+    throw new StoreError('LIBRARY_NOT_FOUND', `No library at ${file} (check --library / SCENESCOPE_LIBRARY, or run "scenescope add" to create one)`, { details: { path: file } });
+  }
   try {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    db = new Database(file);
+    if (file !== ':memory:' && create) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    db = new Database(file, { fileMustExist: !create });
   } catch (error) {
     throw new StoreError('STORE_FAILED', `Cannot open the library database ${file}: ${(error as Error).message}`, { cause: error, details: { path: file } });
   }

@@ -7,6 +7,10 @@
  * by their claim token: `UPDATE ... WHERE job_id = ? AND claim_token = ? AND status IN (running)`. A worker
  * whose lease expired and was taken over finds zero rows changed and stops. better-sqlite3 is synchronous;
  * the methods are async only so that the interface fits a server database.
+ *
+ * The file's identity (device and inode) is taken at open and checked before every write: a library file
+ * deleted or replaced under a running worker would otherwise keep taking writes into the unlinked inode, and
+ * every result would vanish when the process exits. Such a write fails with LIBRARY_GONE instead.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
@@ -29,6 +33,7 @@ import type {
   SceneInput,
   SceneIssue,
   SceneRecord,
+  SceneTextQuery,
   SceneUpdate,
   SimilarHit,
   SpeedStats,
@@ -122,6 +127,15 @@ function sceneFromRow(row: Row): SceneRecord {
   };
 }
 
+/**
+ * The FTS5 MATCH expression of a query: each word quoted (so no FTS syntax leaks in), all words required (or
+ * any), the last word also matched as a prefix ("sun" finds "sunset" while typing).
+ */
+export function ftsMatch(query: SceneTextQuery): string {
+  const terms = query.words.map((w, i) => (i === query.words.length - 1 ? `"${w.replaceAll('"', '')}"*` : `"${w.replaceAll('"', '')}"`));
+  return terms.join(query.match === 'all' ? ' AND ' : ' OR ');
+}
+
 /** float32 values as a BLOB (platform byte order: little-endian on every CPU Node supports in practice). */
 function vectorToBlob(vector: ArrayLike<number>): { blob: Buffer; norm: number } {
   const values = Float32Array.from(vector);
@@ -152,12 +166,28 @@ export class SqliteLibraryStore implements LibraryStore {
   readonly #db: SqliteDatabase;
   readonly #now: () => number;
   readonly #statements = new Map<string, Statement>();
+  readonly #identity: { dev: number; ino: number } | null;
   #closed = false;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.location = file;
     this.#now = options.now ?? Date.now;
     this.#db = openDatabase(file, options);
+    this.#identity = file === ':memory:' || file === '' ? null : fileIdentity(file);
+  }
+
+  /**
+   * Throw LIBRARY_GONE when the database file is no longer the one opened (deleted, or replaced by another
+   * file). Every write checks it; workers also call it on each poll.
+   */
+  checkFile(): void {
+    if (this.#identity === null) return;
+    const now = fileIdentity(this.location);
+    if (now === null || now.dev !== this.#identity.dev || now.ino !== this.#identity.ino) {
+      throw new StoreError('LIBRARY_GONE', `The library file ${this.location} was ${now === null ? 'deleted' : 'replaced by another file'} while open; stopping so that no result is written into the lost file`, {
+        details: { path: this.location },
+      });
+    }
   }
 
   #sql(text: string): Statement {
@@ -172,7 +202,13 @@ export class SqliteLibraryStore implements LibraryStore {
 
   /** Run fn in a BEGIN IMMEDIATE transaction, turning SQLite errors into STORE_FAILED. */
   #write<T>(fn: () => T): T {
-    return this.#guard(() => this.#db.transaction(fn).immediate());
+    return this.#guard(() => {
+      // Inside the write lock, so no other process can swap the file between the check and the commit.
+      return this.#db.transaction(() => {
+        this.checkFile();
+        return fn();
+      }).immediate();
+    });
   }
 
   #guard<T>(fn: () => T): T {
@@ -225,7 +261,7 @@ export class SqliteLibraryStore implements LibraryStore {
         `SELECT job_id, status FROM jobs
          WHERE (status = 'pending' OR (status IN ${RUNNING} AND lease_expires_at < @now))
            AND (@only IS NULL OR job_id IN (SELECT value FROM json_each(@only)))
-         ORDER BY priority DESC, queued_at, job_id LIMIT 1`,
+         ORDER BY priority DESC, queued_at, rowid LIMIT 1`,
       ).get({ now, only }) as { job_id: string; status: VideoAnalysisStatus } | undefined;
       if (candidate === undefined) return null;
       const resumed = candidate.status !== 'pending';
@@ -245,6 +281,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async heartbeat(jobId: string, token: string, leaseMs: number, progress?: ProgressUpdate): Promise<HeartbeatResult> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       const row = this.#sql(
         `UPDATE jobs SET lease_expires_at = @lease, heartbeat_at = @now, updated_at = @now,
@@ -409,6 +446,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async failJob(jobId: string, token: string, code: string, message: string): Promise<boolean> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       return this.#sql(
         `UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?, estimated_completion_at = NULL,
@@ -420,6 +458,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async releaseJob(jobId: string, token: string, currentStep: string): Promise<boolean> {
     return this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       return this.#sql(
         `UPDATE jobs SET status = 'pending', current_step = ?, estimated_completion_at = NULL, worker_id = NULL, claim_token = NULL,
@@ -505,7 +544,7 @@ export class SqliteLibraryStore implements LibraryStore {
       const now = this.#now();
       const pending = this.#sql(
         `SELECT j.job_id, COALESCE(j.video_seconds, json_extract(m.video_metadata, '$.duration_seconds')) AS video_seconds
-         FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.job_id`,
+         FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.status = 'pending' ORDER BY j.priority DESC, j.queued_at, j.rowid`,
       ).all() as QueueSnapshot['pending'];
       const running = this.#sql(
         `SELECT j.job_id, j.progress_percent, j.estimated_completion_at, j.started_at,
@@ -544,6 +583,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async workerHeartbeat(worker: Omit<WorkerRecord, 'heartbeat_at' | 'stopped_at' | 'started_at'>): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       const now = this.#now();
       this.#sql(
         `INSERT INTO workers (worker_id, host, pid, concurrency, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -556,6 +596,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async workerStopped(workerId: string): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       this.#sql('UPDATE workers SET stopped_at = ? WHERE worker_id = ?').run(this.#now(), workerId);
     });
   }
@@ -568,6 +609,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async insertMedia(record: MediaRecord): Promise<void> {
     this.#guard(() => {
+      this.checkFile();
       const row = mediaToRow(record);
       const keys = Object.keys(row);
       this.#sql(`INSERT INTO media (${keys.join(', ')}) VALUES (${keys.map((k) => '@' + k).join(', ')})`).run(row);
@@ -575,7 +617,10 @@ export class SqliteLibraryStore implements LibraryStore {
   }
 
   async updateMedia(mediaId: string, fields: Partial<Omit<MediaRecord, 'media_id' | 'created_at'>>): Promise<void> {
-    this.#guard(() => this.#updateMediaRow(mediaId, fields));
+    this.#guard(() => {
+      this.checkFile();
+      this.#updateMediaRow(mediaId, fields);
+    });
   }
 
   #updateMediaRow(mediaId: string, fields: Partial<MediaRecord>): void {
@@ -647,8 +692,9 @@ export class SqliteLibraryStore implements LibraryStore {
     });
   }
 
-  async searchScenes(match: string, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }> {
+  async searchScenes(query: SceneTextQuery, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }> {
     return this.#guard(() => {
+      const match = ftsMatch(query);
       const media = options.mediaIds === undefined ? null : JSON.stringify(options.mediaIds);
       // Column weights: description 1, tags 2 (chosen keywords), visible text 1.
       const from = `FROM scenes_fts JOIN scenes s ON s.id = scenes_fts.rowid JOIN jobs j ON j.job_id = s.job_id
@@ -709,6 +755,11 @@ export class SqliteLibraryStore implements LibraryStore {
     });
   }
 
+  async readAsset(_ref: string): Promise<Buffer | null> {
+    // Thumbnails and posters of a SQLite library are files in its assets folder; there is no asset table.
+    return null;
+  }
+
   async integrityCheck(): Promise<string[]> {
     return this.#guard(() => {
       const lines = (this.#db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
@@ -759,6 +810,15 @@ export class SqliteLibraryStore implements LibraryStore {
       // optimize is advice; a busy database must not stop close().
     }
     this.#db.close();
+  }
+}
+
+function fileIdentity(file: string): { dev: number; ino: number } | null {
+  try {
+    const info = statSync(file);
+    return { dev: info.dev, ino: info.ino };
+  } catch {
+    return null;
   }
 }
 

@@ -291,12 +291,30 @@ export interface JobStore {
   workerStopped(workerId: string): Promise<void>;
   /** Workers whose heartbeat is younger than maxAgeMs. */
   liveWorkers(maxAgeMs: number): Promise<WorkerRecord[]>;
+  /**
+   * Be told when a job changes in any process or host (a server store's LISTEN/NOTIFY). Returns a function
+   * that stops listening. Absent when the store cannot tell (SQLite): callers poll.
+   */
+  watchJobs?(listener: (change: JobChange) => void): () => void;
+}
+
+/** A change of one job, as {@link JobStore.watchJobs} reports it. */
+export interface JobChange {
+  jobId: string;
+  status: VideoAnalysisStatus;
+}
+
+/** Free-text search terms: every word (or any), the last one also as a prefix. */
+export interface SceneTextQuery {
+  /** Words of letters, digits and underscores only. At least one. */
+  words: readonly string[];
+  match: 'all' | 'any';
 }
 
 /** A full-text hit. */
 export interface SceneHit {
   scene: SceneRecord;
-  /** Higher is better (negated FTS5 bm25). */
+  /** Higher is better (negated FTS5 bm25; ts_rank on PostgreSQL). */
   score: number;
   /** The matched text with the terms in [brackets]. */
   snippet: string;
@@ -326,14 +344,19 @@ export interface CatalogStore {
   /** Visible scenes of a media (those of its latest completed job). */
   listScenes(mediaId: string, options: { limit: number; offset: number }): Promise<{ items: SceneRecord[]; total: number }>;
   getScene(sceneId: string): Promise<SceneRecord | null>;
-  /** Full-text search over visible scenes. `match` is an FTS5 MATCH expression. */
-  searchScenes(match: string, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }>;
+  /** Full-text search over visible scenes. */
+  searchScenes(query: SceneTextQuery, options: { limit: number; mediaIds?: readonly string[] }): Promise<{ hits: SceneHit[]; total: number }>;
   /** Models that embedded a scene, newest first. */
   sceneEmbeddingModels(sceneId: string): Promise<Array<{ model_id: string; dimension: number }>>;
   /** Nearest visible scenes by cosine similarity, same model and dimension only. */
   similarScenes(sceneId: string, modelId: string, options: { limit: number; mediaIds?: readonly string[] }): Promise<SimilarHit[]>;
   /** Store (or replace) a scene's embedding for a model. */
   putEmbedding(sceneId: string, embedding: EmbeddingInput): Promise<void>;
+  /**
+   * The bytes of a stored asset (a thumbnail or poster) named by a `sha256:<hex>` reference, as a server store
+   * writes into thumbnail_path / poster_path; null when the store has no such asset (SQLite keeps files).
+   */
+  readAsset(ref: string): Promise<Buffer | null>;
   /** `PRAGMA integrity_check` result lines ("ok" when healthy). */
   integrityCheck(): Promise<string[]>;
   /** Counts and sizes, for benchmarks and `status`. */
