@@ -64,12 +64,13 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       };
       // In near-black frames hue and saturation are noise, and the first frames of a fast fade jump: a content
       // spike inside a fade (its ramps or its run) belongs to the fade, unless it is an abrupt entry into the
-      // run or leaves a steady black plateau (a cut from black).
+      // run or leaves a steady black plateau for a picture that is out of the dark within a quarter second (a cut
+      // from black; hue noise inside a long dark shot, such as a star field, leaves the run going on).
       const insideFade = (c: Candidate, run: FadeRun): boolean =>
         c.frame >= run.start_frame &&
         c.frame <= run.end_frame &&
         !(c.frame === run.first && run.start_frame === run.first) &&
-        !(run.kind === 'black' && c.frame > run.first && c.frame <= run.last && steadyBefore(c.frame));
+        !(run.kind === 'black' && c.frame > run.first && c.frame <= run.last && run.last - c.frame < plateau && steadyBefore(c.frame));
       const kept = cuts.filter((c) => !runs.some((run) => insideFade(c, run)));
       cuts.length = 0;
       cuts.push(...kept);

@@ -77,6 +77,13 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
 /** The boundary a fade run gives, or null for opening/closing fades and white runs that are not fades. */
 export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: number, name = 'fade'): Candidate | null {
   if (run.first === 0 || run.last === series.count - 1) return null;
+  if (run.kind === 'black') {
+    // A fade to black leaves no picture: a dark frame that keeps its contrast (a ship passing in front of a star
+    // field, a night shot) is a dark shot, not a fade.
+    let flattest = Infinity;
+    for (let i = run.first; i <= run.last; i++) flattest = Math.min(flattest, scalar(series, i, 'std_luma'));
+    if (flattest >= CONTENT_STD) return null;
+  }
   if (run.kind === 'white') {
     const before = run.start_frame - 1;
     const after = run.end_frame + 1;
