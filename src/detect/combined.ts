@@ -6,7 +6,8 @@
  * its neighbours (ratio >= 2), or when it stands out strongly (ratio >= 3) with a score of at least `floor`
  * (12): the second rule finds soft cuts and cuts in dark shots that a fixed threshold misses, while the ratio
  * keeps fast motion (high scores everywhere) from firing. A black run that a cut enters or leaves is part of
- * that cut's scene change, not a second boundary; other black or white runs give fade boundaries.
+ * that cut's scene change, not a second boundary; a short white-out (up to 0.5 s) cut into and out of between
+ * two different pictures is one fade (a flash through white); other black or white runs give fade boundaries.
  */
 import { adaptiveRatios } from './adaptive.js';
 import { confidence } from './confidence.js';
@@ -75,10 +76,21 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       cuts.length = 0;
       cuts.push(...kept);
       const fades: Candidate[] = [];
+      const flash = framesIn(series, 0.5);
       for (const run of runs) {
-        const touched = cuts.some((c) => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1);
-        if (touched) continue;
+        const touches = (c: Candidate): boolean => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1;
         const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
+        if (cuts.some(touches)) {
+          // A short white-out between two different pictures (a flash through white from one shot to the next) is
+          // one transition, a fade, not the cuts into and out of it; fadeCandidate has checked the two sides differ
+          // (a flash that returns to the same picture is not a boundary at all).
+          if (f === null || run.kind !== 'white' || run.last + 1 - run.first > flash) continue;
+          const rest = cuts.filter((c) => !touches(c));
+          cuts.length = 0;
+          cuts.push(...rest);
+          fades.push({ ...f, frame: run.last + 1 });
+          continue;
+        }
         if (f !== null) fades.push(f);
       }
       // Gradual transitions that are not already a cut or a fade.
