@@ -32,9 +32,9 @@ export interface DetectionOptions {
   /** Override the detector's main threshold (its scale depends on the detector; see the README). */
   threshold?: number;
   /**
-   * Minimum scene length in seconds. Default 0.5 between gradual transitions and
-   * {@link DEFAULT_MIN_CUT_SCENE_LEN} next to a hard cut (fast montages, a cut right before a fade; flash
-   * suppression drops the cuts of a flash). A value given here applies everywhere.
+   * Minimum scene length in seconds. Default 0.5; for the default detector, {@link DEFAULT_MIN_CUT_SCENE_LEN}
+   * next to a hard cut (fast montages, a cut right before a fade; flash suppression drops the cuts of a flash).
+   * A value given here applies everywhere.
    */
   minSceneLen?: number;
   /** Drop cuts caused by flashes and short white-outs. Default true. */
@@ -108,7 +108,11 @@ export function detectBoundaries(series: FeatureSeries, options: ResolvedDetecti
   const output = detector.detect(series);
   let candidates: Candidate[] = output.candidates;
   if (options.flashSuppression) candidates = suppressFlashes(series, candidates);
-  candidates = enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, options.minCutSceneLen));
+  // The shorter minimum next to cuts is the default detector's: its cuts are judged against their neighbours, so
+  // they do not come in bursts. The PySceneDetect-style detectors keep PySceneDetect's one minimum, which is what
+  // holds their bursts (fast motion over the threshold for several frames) to one boundary.
+  const minCut = options.detector === 'scenescope' ? options.minCutSceneLen : options.minSceneLen;
+  candidates = enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
   const boundaries: Boundary[] = candidates.map((c) => ({
     frame: c.frame,
     time: series.times[c.frame]!,
