@@ -111,6 +111,7 @@ suite('issue 8 failure classes (synthetic textured series, 25 fps)', () => {
 
   const flashes: { name: string; frames: Frame[]; expected: [number, string][] }[] = [
     { name: 'a flash that returns to the same picture is no boundary', frames: [...shot(0, 40), field(250), field(250), ...shot(0, 40)], expected: [] },
+    { name: 'a camera flash that decays back to the same picture is no boundary', frames: [...shot(0, 40), field(250), mix(picture(0), field(250), 0.6), ...shot(0, 40)], expected: [] },
     { name: 'a flash through white from one shot to the next is one fade, at the new shot', frames: [...shot(0, 40), field(250), field(250), field(250), ...shot(1, 40)], expected: [[43, 'fade']] },
   ];
   for (const { name, frames, expected } of flashes) {

@@ -15,7 +15,7 @@ import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
 import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
-import { chromaDistance, framesIn, scalarTrack, type FeatureSeries } from './series.js';
+import { chromaDistance, framesIn, gridDistance, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -77,6 +77,16 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       cuts.push(...kept);
       const fades: Candidate[] = [];
       const flash = framesIn(series, 0.5);
+      // A camera flash decays over a frame or two and returns to the picture it covered (flash suppression, later,
+      // drops its cuts); only a white-out that leads to another picture is a transition.
+      const settle = framesIn(series, 0.25);
+      const returnsAfter = (run: FadeRun): boolean => {
+        const before = run.start_frame - 1;
+        if (before < 0) return false;
+        const jump = gridDistance(series, before, run.first);
+        for (let j = run.last + 1; j <= Math.min(series.count - 1, run.last + settle); j++) if (gridDistance(series, before, j) < 0.3 * jump) return true;
+        return false;
+      };
       for (const run of runs) {
         const touches = (c: Candidate): boolean => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1;
         const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
@@ -84,7 +94,7 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
           // A short white-out between two different pictures (a flash through white from one shot to the next) is
           // one transition, a fade, not the cuts into and out of it; fadeCandidate has checked the two sides differ
           // (a flash that returns to the same picture is not a boundary at all).
-          if (f === null || run.kind !== 'white' || run.last + 1 - run.first > flash) continue;
+          if (f === null || run.kind !== 'white' || run.last + 1 - run.first > flash || returnsAfter(run)) continue;
           const rest = cuts.filter((c) => !touches(c));
           cuts.length = 0;
           cuts.push(...rest);
