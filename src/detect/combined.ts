@@ -6,7 +6,8 @@
  * its neighbours (ratio >= 2), or when it stands out strongly (ratio >= 3) with a score of at least `floor`
  * (12): the second rule finds soft cuts and cuts in dark shots that a fixed threshold misses, while the ratio
  * keeps fast motion (high scores everywhere) from firing. A black run that a cut enters or leaves is part of
- * that cut's scene change, not a second boundary; other black or white runs give fade boundaries.
+ * that cut's scene change, not a second boundary; a short white-out (up to 0.5 s) cut into and out of between
+ * two different pictures is one fade (a flash through white); other black or white runs give fade boundaries.
  */
 import { adaptiveRatios } from './adaptive.js';
 import { confidence } from './confidence.js';
@@ -14,7 +15,7 @@ import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
 import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
-import { chromaDistance, framesIn, scalarTrack, type FeatureSeries } from './series.js';
+import { chromaDistance, framesIn, gridDistance, scalarTrack, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -64,20 +65,42 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       };
       // In near-black frames hue and saturation are noise, and the first frames of a fast fade jump: a content
       // spike inside a fade (its ramps or its run) belongs to the fade, unless it is an abrupt entry into the
-      // run or leaves a steady black plateau (a cut from black).
+      // run or leaves a steady black plateau for a picture that is out of the dark within a quarter second (a cut
+      // from black; hue noise inside a long dark shot, such as a star field, leaves the run going on).
       const insideFade = (c: Candidate, run: FadeRun): boolean =>
         c.frame >= run.start_frame &&
         c.frame <= run.end_frame &&
         !(c.frame === run.first && run.start_frame === run.first) &&
-        !(run.kind === 'black' && c.frame > run.first && c.frame <= run.last && steadyBefore(c.frame));
+        !(run.kind === 'black' && c.frame > run.first && c.frame <= run.last && run.last - c.frame < plateau && steadyBefore(c.frame));
       const kept = cuts.filter((c) => !runs.some((run) => insideFade(c, run)));
       cuts.length = 0;
       cuts.push(...kept);
       const fades: Candidate[] = [];
+      const flash = framesIn(series, 0.5);
+      // A camera flash decays over a frame or two and returns to the picture it covered (flash suppression, later,
+      // drops its cuts); only a white-out that leads to another picture is a transition.
+      const settle = framesIn(series, 0.25);
+      const returnsAfter = (run: FadeRun): boolean => {
+        const before = run.start_frame - 1;
+        if (before < 0) return false;
+        const jump = gridDistance(series, before, run.first);
+        for (let j = run.last + 1; j <= Math.min(series.count - 1, run.last + settle); j++) if (gridDistance(series, before, j) < 0.3 * jump) return true;
+        return false;
+      };
       for (const run of runs) {
-        const touched = cuts.some((c) => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1);
-        if (touched) continue;
+        const touches = (c: Candidate): boolean => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1;
         const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
+        if (cuts.some(touches)) {
+          // A short white-out between two different pictures (a flash through white from one shot to the next) is
+          // one transition, a fade, not the cuts into and out of it; fadeCandidate has checked the two sides differ
+          // (a flash that returns to the same picture is not a boundary at all).
+          if (f === null || run.kind !== 'white' || run.last + 1 - run.first > flash || returnsAfter(run)) continue;
+          const rest = cuts.filter((c) => !touches(c));
+          cuts.length = 0;
+          cuts.push(...rest);
+          fades.push({ ...f, frame: run.last + 1 });
+          continue;
+        }
         if (f !== null) fades.push(f);
       }
       // Gradual transitions that are not already a cut or a fade.

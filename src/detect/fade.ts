@@ -60,13 +60,14 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
       }
       const last = i;
       // Ramps: intensity moving towards the run. A large step belongs to the ramp only when the change goes on
-      // after it (a fast fade); a lone jump followed by a steady picture is a cut into or out of the run.
+      // next to it: towards the run, or away from it for two more steps (a fast fade: big steps in a row); a
+      // jump between steady pictures, or a cut followed by one frame of settling, is a cut into or out of it.
       const toward = (a: number, b: number): number => (kind === 'black' ? mean[a]! - mean[b]! : mean[b]! - mean[a]!);
-      const rampStep = (step: number, inward: number): boolean => step > MIN_RAMP_STEP && (step < MAX_RAMP_STEP || inward >= step / 3);
+      const rampStep = (step: number, inward: number, outward: number): boolean => step > MIN_RAMP_STEP && (step < MAX_RAMP_STEP || inward >= step / 3 || outward >= step / 3);
       let start = first;
-      while (start > 0 && first - start < maxRamp && rampStep(toward(start - 1, start), start + 1 < series.count ? toward(start, start + 1) : 0)) start--;
+      while (start > 0 && first - start < maxRamp && rampStep(toward(start - 1, start), start + 1 < series.count ? toward(start, start + 1) : 0, start > 2 ? Math.min(toward(start - 2, start - 1), toward(start - 3, start - 2)) : 0)) start--;
       let end = last;
-      while (end + 1 < series.count && end - last < maxRamp && rampStep(toward(end + 1, end), end > 0 ? toward(end, end - 1) : 0)) end++;
+      while (end + 1 < series.count && end - last < maxRamp && rampStep(toward(end + 1, end), end > 0 ? toward(end, end - 1) : 0, end + 3 < series.count ? Math.min(toward(end + 2, end + 1), toward(end + 3, end + 2)) : 0)) end++;
       runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
       i++;
     }
@@ -77,6 +78,13 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
 /** The boundary a fade run gives, or null for opening/closing fades and white runs that are not fades. */
 export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: number, name = 'fade'): Candidate | null {
   if (run.first === 0 || run.last === series.count - 1) return null;
+  if (run.kind === 'black') {
+    // A fade to black leaves no picture: a dark frame that keeps its contrast (a ship passing in front of a star
+    // field, a night shot) is a dark shot, not a fade.
+    let flattest = Infinity;
+    for (let i = run.first; i <= run.last; i++) flattest = Math.min(flattest, scalar(series, i, 'std_luma'));
+    if (flattest >= CONTENT_STD) return null;
+  }
   if (run.kind === 'white') {
     const before = run.start_frame - 1;
     const after = run.end_frame + 1;

@@ -10,7 +10,7 @@ import { framesIn, gridDistance, type FeatureSeries } from './series.js';
  * leaves it as it was: a cut at i is a flash when, within `maxSeconds` (at least 3 frames), the picture
  * returns to what it was at i-1. The cuts inside the flash (its end) are dropped too.
  */
-export function suppressFlashes(series: FeatureSeries, candidates: readonly Candidate[], maxSeconds = 0.15): Candidate[] {
+export function suppressFlashes(series: FeatureSeries, candidates: readonly Candidate[], maxSeconds = 0.25): Candidate[] {
   const maxFrames = Math.max(3, framesIn(series, maxSeconds));
   const dropped = new Set<Candidate>();
   for (const c of candidates) {
@@ -34,14 +34,21 @@ export function suppressFlashes(series: FeatureSeries, candidates: readonly Cand
 /**
  * Enforce a minimum scene length in frames, as PySceneDetect does: candidates are taken in frame order and one
  * that falls less than `minFrames` after the last kept boundary (or after frame 0) is dropped, so a scene
- * shorter than the minimum merges into the one after it. Predictable: the same cuts survive whatever the
- * confidences.
+ * shorter than the minimum merges into the one after it. When either boundary is a hard cut the shorter
+ * `minCutFrames` applies (default `minFrames`): montages cut every 6-12 frames and a cut may come right before
+ * or after a fade, while flash suppression, not the minimum, drops the cuts of a flash. A cut and a gradual
+ * transition whose spans overlap (within 2 frames) are two reports of one transition: the later is dropped.
+ * Predictable: the same cuts survive whatever the confidences.
  */
-export function enforceMinSceneLength(candidates: readonly Candidate[], minFrames: number): Candidate[] {
+export function enforceMinSceneLength(candidates: readonly Candidate[], minFrames: number, minCutFrames = minFrames): Candidate[] {
   const sorted = [...candidates].sort((a, b) => a.frame - b.frame || b.confidence - a.confidence);
   const kept: Candidate[] = [];
   for (const c of sorted) {
-    if (c.frame - (kept[kept.length - 1]?.frame ?? 0) >= minFrames) kept.push(c);
+    const last = kept[kept.length - 1];
+    const nextToCut = c.kind === 'cut' || last?.kind === 'cut';
+    if (nextToCut && last !== undefined && Math.min(c.start_frame, c.frame) <= Math.max(last.end_frame, last.frame) + 2) continue;
+    const gap = nextToCut ? minCutFrames : minFrames;
+    if (c.frame - (last?.frame ?? 0) >= gap) kept.push(c);
   }
   return kept;
 }

@@ -171,77 +171,101 @@ function nonMonotonic(progress: Float64Array): number {
   return drops;
 }
 
+/** Verify the candidate window (i - k, i + k) with the model fit; null when no transition fits. */
+function verify(series: FeatureSeries, i: number, k: number, options: GradualOptions): Omit<GradualFit, 'ratio' | 'jump'> | null {
+  const a = i - k;
+  const b = i + k;
+  if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) return null;
+  // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
+  if (isFlatField(series, a) || isFlatField(series, b)) return null;
+  let fit = fitTransition(series, a, b);
+  let [fa, fb] = [a, b];
+  if (fit.residual > options.maxResidual && fit.changed >= options.minChangedFraction) {
+    // The window may reach past a short transition into a moving shot: fit again on the span it found.
+    const [ta, tb] = tightWindow(fit.progress, a);
+    if (tb - ta >= 3 && (ta > a || tb < b) && !isFlatField(series, ta) && !isFlatField(series, tb)) {
+      const tight = fitTransition(series, ta, tb);
+      if (tight.residual < fit.residual) [fit, fa, fb] = [tight, ta, tb];
+    }
+  }
+  if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) return null;
+  if (nonMonotonic(fit.progress) > 0.35) return null;
+  // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
+  let start = fa + 1;
+  let end = fb - 1;
+  let frame = i;
+  for (let q = 0; q < fit.progress.length; q++) if (fit.progress[q]! <= 0.08) start = fa + 2 + q;
+  for (let q = fit.progress.length - 1; q >= 0; q--) if (fit.progress[q]! >= 0.92) end = fa + q;
+  for (let q = 0; q < fit.progress.length; q++) {
+    if (fit.progress[q]! >= 0.5) {
+      frame = fa + 1 + q;
+      break;
+    }
+  }
+  start = Math.min(start, frame);
+  end = Math.max(end, frame);
+  // The structure must change across the span the fit found, not only across the window: a long window around
+  // a quick exposure step pairs frames far apart in a moving shot, whose layouts differ, while the frames just
+  // outside the step itself have the same structure.
+  if (lumaCorrelation(series.grid, Math.max(a, start - 2), Math.min(b, end + 2)) > options.maxStructureCorrelation) return null;
+  return { kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual };
+}
+
 /** Find gradual transitions. Pure. */
 export function detectGradual(series: FeatureSeries, options: GradualOptions = DEFAULT_GRADUAL): { fits: GradualFit[]; score: Float64Array } {
   const n = series.count;
   const score = new Float64Array(n);
-  const scales = [...new Set([0.1, 0.16, 0.24, 0.34, 0.46, 0.6].map((s) => framesIn(series, s)))].filter((k) => k >= 2);
-  // First pass: best ratio per frame over the scales.
-  const best: { ratio: number; k: number; jump: number }[] = new Array(n);
+  const scales = [...new Set([0.1, 0.16, 0.24, 0.34, 0.46, 0.6, 0.8, 1.05, 1.3].map((s) => framesIn(series, s)))].filter((k) => k >= 2);
+  // First pass: the ratio of every frame at every scale, and its best over the scales (the score track).
+  const ratios = scales.map(() => new Float64Array(n));
+  const jumps = scales.map(() => new Float64Array(n));
+  const bestScale = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    let top = { ratio: 0, k: 0, jump: 0 };
-    for (const k of scales) {
-      if (i - 2 * k < 0 || i + 2 * k >= n) continue;
+    let top = 0;
+    scales.forEach((k, si) => {
+      if (i - 2 * k < 0 || i + 2 * k >= n) return;
       const jump = gridDistance(series, i - k, i + k);
-      if (jump < options.minJump) continue;
+      if (jump < options.minJump) return;
       const steady = Math.max(gridDistance(series, i - 2 * k, i - k), gridDistance(series, i + k, i + 2 * k));
       const ratio = jump / (steady + 2);
-      if (ratio > top.ratio) top = { ratio, k, jump };
-    }
-    best[i] = top;
-    score[i] = top.ratio;
-  }
-  // Local maxima above the ratio bound, strongest first, each verified by the model fit.
-  const peaks: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = best[i]!.ratio;
-    if (r < options.minRatio) continue;
-    const k = best[i]!.k;
-    let isMax = true;
-    for (let j = Math.max(0, i - k); j <= Math.min(n - 1, i + k); j++) {
-      if (j !== i && (best[j]!.ratio > r || (best[j]!.ratio === r && j < i))) {
-        isMax = false;
-        break;
+      ratios[si]![i] = ratio;
+      jumps[si]![i] = jump;
+      if (ratio > top) {
+        top = ratio;
+        bestScale[i] = si;
       }
-    }
-    if (isMax) peaks.push(i);
+    });
+    score[i] = top;
   }
+  // Local maxima of each scale's ratio above the bound, each verified by the model fit. Peaks are taken per scale,
+  // not over the best scale only: a long window that straddles two transitions (a fade out and a fade in through
+  // a colour) can out-score the short window of one of them and then fail the fit, and must not hide it.
+  const verified: GradualFit[] = [];
+  scales.forEach((k, si) => {
+    const rs = ratios[si]!;
+    for (let i = 0; i < n; i++) {
+      const r = rs[i]!;
+      if (r < options.minRatio) continue;
+      let isMax = true;
+      for (let j = Math.max(0, i - k); j <= Math.min(n - 1, i + k); j++) {
+        if (j !== i && (rs[j]! > r || (rs[j]! === r && j < i))) {
+          isMax = false;
+          break;
+        }
+      }
+      if (!isMax) continue;
+      const fit = verify(series, i, k, options);
+      if (fit !== null) verified.push({ ...fit, ratio: r, jump: jumps[si]![i]! });
+    }
+  });
+  // Fits whose windows overlap describe one transition: keep the strongest (highest ratio).
+  verified.sort((x, y) => y.ratio - x.ratio || x.frame - y.frame);
   const fits: GradualFit[] = [];
-  for (const i of peaks) {
-    const { k, ratio, jump } = best[i]!;
-    const a = i - k;
-    const b = i + k;
-    if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) continue;
-    // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
-    if (isFlatField(series, a) || isFlatField(series, b)) continue;
-    let fit = fitTransition(series, a, b);
-    let [fa, fb] = [a, b];
-    if (fit.residual > options.maxResidual && fit.changed >= options.minChangedFraction) {
-      // The window may reach past a short transition into a moving shot: fit again on the span it found.
-      const [ta, tb] = tightWindow(fit.progress, a);
-      if (tb - ta >= 3 && (ta > a || tb < b) && !isFlatField(series, ta) && !isFlatField(series, tb)) {
-        const tight = fitTransition(series, ta, tb);
-        if (tight.residual < fit.residual) [fit, fa, fb] = [tight, ta, tb];
-      }
-    }
-    if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) continue;
-    if (nonMonotonic(fit.progress) > 0.35) continue;
-    // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
-    let start = fa + 1;
-    let end = fb - 1;
-    let frame = i;
-    for (let q = 0; q < fit.progress.length; q++) if (fit.progress[q]! <= 0.08) start = fa + 2 + q;
-    for (let q = fit.progress.length - 1; q >= 0; q--) if (fit.progress[q]! >= 0.92) end = fa + q;
-    for (let q = 0; q < fit.progress.length; q++) {
-      if (fit.progress[q]! >= 0.5) {
-        frame = fa + 1 + q;
-        break;
-      }
-    }
-    start = Math.min(start, frame);
-    end = Math.max(end, frame);
-    fits.push({ kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual, ratio, jump });
+  for (const f of verified) {
+    if (fits.some((g) => f.a < g.b && f.b > g.a)) continue;
+    fits.push(f);
   }
+  fits.sort((x, y) => x.frame - y.frame);
   return { fits, score };
 }
 

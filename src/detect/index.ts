@@ -31,17 +31,26 @@ export interface DetectionOptions {
   detector?: DetectorName;
   /** Override the detector's main threshold (its scale depends on the detector; see the README). */
   threshold?: number;
-  /** Minimum scene length in seconds. Default 0.5. */
+  /**
+   * Minimum scene length in seconds. Default 0.5; for the default detector, {@link DEFAULT_MIN_CUT_SCENE_LEN}
+   * next to a hard cut (fast montages, a cut right before a fade; flash suppression drops the cuts of a flash).
+   * A value given here applies everywhere.
+   */
   minSceneLen?: number;
   /** Drop cuts caused by flashes and short white-outs. Default true. */
   flashSuppression?: boolean;
 }
+
+/** Default minimum scene length in seconds next to a hard cut: montage shots run 6-12 frames. */
+export const DEFAULT_MIN_CUT_SCENE_LEN = 0.2;
 
 /** Detection options with every default applied. */
 export interface ResolvedDetectionOptions {
   detector: DetectorName;
   threshold: number | undefined;
   minSceneLen: number;
+  /** Minimum scene length next to a hard cut, in seconds. */
+  minCutSceneLen: number;
   flashSuppression: boolean;
 }
 
@@ -50,10 +59,12 @@ export const DETECTION_OPTION_KEYS = ['detector', 'threshold', 'minSceneLen', 'f
 
 /** Validate detection options (from a larger options object: unknown keys are the caller's to check). */
 export function resolveDetectionOptions(input: Record<string, unknown>): ResolvedDetectionOptions {
+  const minSceneLen = opt<number | undefined>(input, 'minSceneLen', undefined, (n, v) => numberIn(n, v, 0, 3600));
   return {
     detector: opt(input, 'detector', 'scenescope', (n, v) => oneOf(n, v, DETECTOR_NAMES)),
     threshold: opt<number | undefined>(input, 'threshold', undefined, (n, v) => numberIn(n, v, 0, 1000)),
-    minSceneLen: opt(input, 'minSceneLen', 0.5, (n, v) => numberIn(n, v, 0, 3600)),
+    minSceneLen: minSceneLen ?? 0.5,
+    minCutSceneLen: minSceneLen ?? DEFAULT_MIN_CUT_SCENE_LEN,
     flashSuppression: opt(input, 'flashSuppression', true, bool),
   };
 }
@@ -97,7 +108,11 @@ export function detectBoundaries(series: FeatureSeries, options: ResolvedDetecti
   const output = detector.detect(series);
   let candidates: Candidate[] = output.candidates;
   if (options.flashSuppression) candidates = suppressFlashes(series, candidates);
-  candidates = enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen));
+  // The shorter minimum next to cuts is the default detector's: its cuts are judged against their neighbours, so
+  // they do not come in bursts. The PySceneDetect-style detectors keep PySceneDetect's one minimum, which is what
+  // holds their bursts (fast motion over the threshold for several frames) to one boundary.
+  const minCut = options.detector === 'scenescope' ? options.minCutSceneLen : options.minSceneLen;
+  candidates = enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
   const boundaries: Boundary[] = candidates.map((c) => ({
     frame: c.frame,
     time: series.times[c.frame]!,
