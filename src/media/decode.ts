@@ -90,7 +90,7 @@ export function decodeArgs(probed: ProbeResult, width: number, height: number, o
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   args.push('-threads', String(options.threads ?? 0));
   if (options.skipLoopFilter === true) args.push('-skip_loop_filter', 'all');
-  args.push(...safeInputArgs(), '-i', fileUrl(probed.path));
+  args.push(...safeInputArgs(resolveFfmpegPaths(options).ffmpeg), '-i', fileUrl(probed.path));
   args.push('-map', `0:${probed.stream.index}`, '-an', '-sn', '-dn');
   args.push('-vf', `scale=${width}:${height}:flags=${options.scaler ?? 'area'},format=rgb24,showinfo`);
   args.push('-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');

@@ -3,7 +3,7 @@
  * shell), inputs given as `file:` URLs so that a name like `http:x.mp4` or `concat:a|b` stays a local file, and a
  * protocol whitelist so that a container cannot point ffmpeg at the network or at other files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -86,9 +86,50 @@ export function fileUrl(filePath: string): string {
   return `file:${path.resolve(filePath)}`;
 }
 
-/** Input options that every ffmpeg/ffprobe process gets before `-i`. */
-export function safeInputArgs(): string[] {
-  return ['-protocol_whitelist', PROTOCOL_WHITELIST];
+/**
+ * Demuxers that read other files or the network (playlists, concat lists, manifests, session descriptions),
+ * expand a name into a sequence of sibling files (image2), or are capture devices and filter graphs. A media
+ * file must never be opened by one of them, whatever ffmpeg's probing decides the bytes are.
+ */
+export const DENIED_DEMUXERS = new Set([
+  'hls', 'applehttp', 'concat', 'dash', 'mpegdash', 'webm_dash_manifest', 'imf', 'sdp', 'rtsp', 'rtp', 'sap', 'ffmetadata',
+  'image2', 'lavfi', 'avisynth', 'vapoursynth',
+  'alsa', 'oss', 'jack', 'pulse', 'sndio', 'openal', 'fbdev', 'kmsgrab', 'v4l2', 'video4linux2', 'x11grab', 'xcbgrab',
+  'libcdio', 'libdc1394', 'dshow', 'vfwcap', 'gdigrab', 'avfoundation', 'decklink', 'android_camera', 'iec61883', 'bktr',
+]);
+
+const whitelists = new Map<string, string | null>();
+
+/**
+ * The `-format_whitelist` value for a binary: every demuxer it has except {@link DENIED_DEMUXERS}, read once per
+ * binary from `-demuxers`. Null when the list cannot be read (the sniffing in probe() still applies).
+ */
+export function formatWhitelist(binary: string): string | null {
+  const cached = whitelists.get(binary);
+  if (cached !== undefined) return cached;
+  let value: string | null = null;
+  try {
+    const out = execFileSync(binary, ['-hide_banner', '-demuxers'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000, windowsHide: true });
+    const names = [...out.matchAll(/^ D[ E.]? (\S+)\s/gm)].map((m) => m[1]!).filter((name) => !name.split(',').some((n) => DENIED_DEMUXERS.has(n)));
+    value = names.length > 0 ? names.join(',') : null;
+  } catch {
+    value = null;
+  }
+  whitelists.set(binary, value);
+  return value;
+}
+
+/**
+ * Input options that every ffmpeg/ffprobe process gets before `-i`: the protocol whitelist and, when the
+ * binary is named, a demuxer whitelist that leaves out every demuxer that reads other files
+ * ({@link formatWhitelist}): a playlist that slips past probe()'s sniffing still fails with
+ * "Format not on whitelist" before it opens anything.
+ */
+export function safeInputArgs(binary?: string): string[] {
+  const args = ['-protocol_whitelist', PROTOCOL_WHITELIST];
+  const formats = binary === undefined ? null : formatWhitelist(binary);
+  if (formats !== null) args.push('-format_whitelist', formats);
+  return args;
 }
 
 /** A spawned process with its collected stderr tail. */
