@@ -72,6 +72,15 @@ export class FrameTimes {
     return this.length;
   }
 
+  /** Seconds from the first frame to the latest one (the largest pts: timestamps may go backwards). */
+  span(): number {
+    if (this.length === 0) return 0;
+    let max = this.values[0]!;
+    for (let i = 1; i < this.length; i++) if (this.values[i]! > max) max = this.values[i]!;
+    const [num, den] = this.timeBase;
+    return ((max - (this.first ?? 0)) * num) / den;
+  }
+
   /** Seconds from the first frame, exact to the stream's time base. */
   seconds(): Float64Array {
     const out = new Float64Array(this.length);
@@ -79,6 +88,42 @@ export class FrameTimes {
     const first = this.first ?? 0;
     for (let i = 0; i < this.length; i++) out[i] = ((this.values[i]! - first) * num) / den;
     return out;
+  }
+}
+
+/**
+ * Throw DECODE_FAILED when the decoded time falls short of what the file states. Most containers state no
+ * frame count, so the frame-count check alone let a `head -c 30%` MKV pass with a third of its scenes.
+ * - Matroska/WebM: the muxer writes each track's DURATION (an end time) once the file is complete, so a file
+ *   that decodes to less than it, minus its start, was cut, decoder errors or not.
+ * - Other containers: their stated durations are often wrong on intact files (a header claiming 25.8 s where
+ *   21 s decode cleanly), so falling short counts only together with decoder errors.
+ * - Ogg states no duration (ffmpeg estimates it from the last page), so a cut is seen in the last page itself
+ *   (`StreamInfo.complete`).
+ * @param decodedSeconds time from the first decoded frame to the end of the last one.
+ * @param errors decoder error lines seen.
+ * @param expectedSeconds what should have been decoded, when the caller decodes a range (default: the file's
+ *   stated duration).
+ * @throws InputError DECODE_FAILED with `details.decoded_seconds` and `details.expected_seconds`.
+ */
+export function checkDecodedSpan(probed: ProbeResult, decodedSeconds: number, errors: readonly string[], expectedSeconds?: number): void {
+  const s = probed.stream;
+  const name = probed.path.split(/[\\/]/).pop();
+  const matroska = s.raw_format_name.split(',').includes('matroska');
+  const stated = s.duration ?? s.container_duration;
+  let expected: number | null = expectedSeconds ?? null;
+  if (expected === null && stated !== null && stated > 0 && (matroska || errors.length > 0)) {
+    const start = Math.max(0, s.start_time - Math.max(0, s.container_start_time ?? 0), matroska ? s.start_time : 0);
+    expected = stated - start > 0 ? stated - start : stated;
+  }
+  const frame = 1 / (s.frame_rate > 0 ? s.frame_rate : 25);
+  const tolerance = Math.max(1, 0.02 * (expected ?? 0), 3 * frame);
+  const details = { path: probed.path, decoded_seconds: Math.round(decodedSeconds * 1e6) / 1e6, expected_seconds: expected === null ? null : Math.round(expected * 1e6) / 1e6 };
+  if (expected !== null && decodedSeconds < expected - tolerance) {
+    throw new InputError('DECODE_FAILED', `${name} is truncated or corrupt: decoded ${decodedSeconds.toFixed(3)} s of the ${expected.toFixed(3)} s it states${errors[0] !== undefined ? ` (${errors[0]})` : ''}`, { details });
+  }
+  if (s.complete === false) {
+    throw new InputError('DECODE_FAILED', `${name} is truncated or corrupt: its last Ogg page is incomplete or not an end-of-stream page (decoded ${decodedSeconds.toFixed(3)} s)`, { details });
   }
 }
 
@@ -180,6 +225,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (partial) {
       throw new InputError('DECODE_FAILED', `${probed.path.split(/[\\/]/).pop()} is truncated or corrupt: decoded ${index} of ${expected ?? '?'} frames (${errors[0] ?? 'partial file'})`, { details: { path: probed.path, decoded: index, expected } });
     }
+    checkDecodedSpan(probed, times.span() + 1 / probed.stream.frame_rate, errors);
     if (times.count !== index) {
       throw new InputError('DECODE_FAILED', `Decoder reported ${times.count} timestamps for ${index} frames`, { details: { path: probed.path } });
     }

@@ -33,6 +33,17 @@ export interface StreamInfo {
   pix_fmt: string | null;
   /** ffprobe's raw container name list, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
   raw_format_name: string;
+  /** The video stream's own stated duration in seconds (stream header, or Matroska's DURATION tag), or null. */
+  duration: number | null;
+  /** The container's duration in seconds (all streams), or null. */
+  container_duration: number | null;
+  /** The container's start time in seconds (the earliest stream start), or null. */
+  container_start_time: number | null;
+  /**
+   * False when the container itself shows it was cut short (an Ogg file whose last page is not an end-of-stream
+   * page, or ends mid-page); null when the format has no such marker.
+   */
+  complete: boolean | null;
 }
 
 /** What probe() returns. */
@@ -83,6 +94,38 @@ export function shortFormatName(raw: string, filePath: string, majorBrand: strin
   }
   if (names.includes('matroska') || names.includes('webm')) return ext === 'webm' ? 'webm' : 'mkv';
   return names[0] ?? raw;
+}
+
+/** Seconds from a Matroska DURATION tag ("00:00:10.000000000"), or null. */
+function tagDuration(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (m === null) return null;
+  const seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return Number.isFinite(seconds) ? seconds : null;
+}
+
+/**
+ * Whether an Ogg file ends properly: its last page is complete and carries the end-of-stream flag. A file cut
+ * anywhere (`head -c`) fails one of the two. Reads the last 64 KiB.
+ */
+async function oggComplete(filePath: string, size: number): Promise<boolean> {
+  const handle = await open(filePath, 'r');
+  try {
+    const length = Math.min(size, 65_536);
+    const tail = Buffer.alloc(length);
+    await handle.read(tail, 0, length, size - length);
+    const at = tail.lastIndexOf('OggS');
+    if (at < 0 || at + 27 > tail.length) return false;
+    const segments = tail[at + 26]!;
+    if (at + 27 + segments > tail.length) return false;
+    let body = 0;
+    for (let i = 0; i < segments; i++) body += tail[at + 27 + i]!;
+    const complete = at + 27 + segments + body <= tail.length;
+    return complete && (tail[at + 5]! & 0x04) !== 0;
+  } finally {
+    await handle.close();
+  }
 }
 
 function normaliseRotation(degrees: number): 0 | 90 | 180 | 270 {
@@ -317,6 +360,10 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
     nb_frames: nbFrames,
     pix_fmt: typeof video['pix_fmt'] === 'string' ? video['pix_fmt'] : null,
     raw_format_name: rawFormat,
+    duration: num(video['duration']) ?? tagDuration(tags['DURATION'] ?? tags['duration']),
+    container_duration: num(format['duration']),
+    container_start_time: num(format['start_time']),
+    complete: rawFormat.split(',').includes('ogg') ? await oggComplete(absolute, size) : null,
   };
   return { path: absolute, metadata, stream };
 }
