@@ -55,6 +55,8 @@ export class FrameTimes {
   private first: number | null = null;
   /** Time base of the pts values. */
   timeBase: [number, number] = [1, 1];
+  /** Nominal frame duration in seconds, the step used where timestamps do not move forward. */
+  frameDuration = 0.04;
 
   /** Record the pts of frame n (in order). */
   push(pts: number): void {
@@ -72,22 +74,37 @@ export class FrameTimes {
     return this.length;
   }
 
-  /** Seconds from the first frame to the latest one (the largest pts: timestamps may go backwards). */
+  /** Seconds from the first frame to the last one, on the same monotone clock as {@link seconds} (no allocation). */
   span(): number {
-    if (this.length === 0) return 0;
-    let max = this.values[0]!;
-    for (let i = 1; i < this.length; i++) if (this.values[i]! > max) max = this.values[i]!;
-    const [num, den] = this.timeBase;
-    return ((max - (this.first ?? 0)) * num) / den;
+    let last = 0;
+    this.walk((_, t) => (last = t));
+    return last;
   }
 
-  /** Seconds from the first frame, exact to the stream's time base. */
+  /**
+   * Seconds from the first frame, exact to the stream's time base, rounded to the microsecond, and strictly
+   * increasing by construction: a timestamp that does not move forward (pts that go backwards or repeat, as in
+   * badly joined segments) is placed one `frameDuration` after the frame before it, so no scene can end before
+   * it starts or last zero seconds.
+   */
   seconds(): Float64Array {
     const out = new Float64Array(this.length);
+    this.walk((i, t) => (out[i] = t));
+    return out;
+  }
+
+  /** Call `visit` with each frame's monotone time (see {@link seconds}). */
+  private walk(visit: (index: number, seconds: number) => void): void {
     const [num, den] = this.timeBase;
     const first = this.first ?? 0;
-    for (let i = 0; i < this.length; i++) out[i] = ((this.values[i]! - first) * num) / den;
-    return out;
+    const step = this.frameDuration > 0 ? Math.max(1e-6, Math.round(this.frameDuration * 1e6) / 1e6) : 0.04;
+    let previous = -Infinity;
+    for (let i = 0; i < this.length; i++) {
+      let t = Math.round((((this.values[i]! - first) * num) / den) * 1e6) / 1e6;
+      if (!(t > previous)) t = i === 0 ? 0 : Math.round((previous + step) * 1e6) / 1e6;
+      visit(i, t);
+      previous = t;
+    }
   }
 }
 
@@ -153,6 +170,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
   const batchFrames = options.batchFrames ?? 64;
   const { ffmpeg } = resolveFfmpegPaths(options);
   throwIfAborted(options.signal);
+  if (probed.stream.frame_rate > 0) times.frameDuration = 1 / probed.stream.frame_rate;
   let lineBuffer = '';
   const errors: string[] = [];
   const onStderr = (chunk: string): void => {
@@ -171,6 +189,8 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
         times.timeBase = [Number(tb[1]), Number(tb[2])];
         continue;
       }
+      // Our own rawvideo pipe complains about pts that go backwards; FrameTimes handles those, they are no damage.
+      if (/non monotonically increasing dts to muxer/.test(line)) continue;
       if (/error|invalid|corrupt|truncat|missing/i.test(line) && errors.length < 20) errors.push(line.replace(/^\[[^\]]*\]\s*/, '').trim());
     }
   };
