@@ -62,6 +62,7 @@ suite('a truncated container without a frame count is a decode failure, not a sh
     const probed = await probe(path.join(dir, 'full.mkv'));
     assert.throws(() => checkDecodedSpan(probed, 3, []), /decoded 3\.000 s of the 10\.000 s it states/);
     assert.doesNotThrow(() => checkDecodedSpan(probed, 3, [], 3));
-    assert.doesNotThrow(() => checkDecodedSpan(probed, 9.5, []), 'within tolerance');
+    assert.doesNotThrow(() => checkDecodedSpan(probed, 9.9, []), 'within three frames');
+    assert.throws(() => checkDecodedSpan(probed, 9.5, []), /decoded 9\.500 s/);
   });
 });

@@ -12,7 +12,7 @@ import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
-import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, inputPath, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
 
@@ -218,7 +218,8 @@ export interface AnalysisRun extends AsyncIterable<AnalyzedScene> {
  * is missing and how to install it).
  * @throws InputError for bad files (see docs/errors.md), OptionError, AbortError.
  */
-export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): AnalysisRun {
+export function analyzeScenes(filePath: string | URL, options: AnalyzeOptions = {}): AnalysisRun {
+  const file = inputPath('the video path', filePath);
   const resolved = resolveAnalyzeOptions(options);
   const queue: AnalyzedScene[] = [];
   const waiter: { wake: (() => void) | null } = { wake: null };
@@ -231,7 +232,7 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
   };
   const result = (async (): Promise<AnalysisResult> => {
     try {
-      const detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
+      const detected = await detectScenes(file, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
       const scenes: AnalyzedScene[] = [];
       const iterator = enrichScenes(detected, options, (done, total) => progress(40 + (60 * done) / total, `Enriching scenes (${done}/${total})`, 'enrich'));
       progress(40, `Enriching scenes (0/${detected.scenes.length})`, 'enrich');
@@ -280,6 +281,6 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
 }
 
 /** Analyse a video and resolve with the whole result. See analyzeScenes(). */
-export function analyzeFile(filePath: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+export function analyzeFile(filePath: string | URL, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   return analyzeScenes(filePath, options).result;
 }

@@ -13,7 +13,7 @@ import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
-import { bool, func, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
+import { bool, func, inputPath, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
 import { readStats, writeStats, type StatsIdentity } from './stats.js';
 
 /** Progress of a detection run. */
@@ -180,16 +180,17 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
 }
 
 /**
- * Find the scene boundaries of a video.
- * @throws InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
+ * Find the scene boundaries of a video, given as a path or a `file:` URL.
+ * @throws OptionError INVALID_OPTION for a path that is not a non-empty string or file: URL; InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
  */
-export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
+export async function detectScenes(filePath: string | URL, options?: DetectOptions): Promise<DetectResult> {
+  const file = inputPath('the video path', filePath);
   const resolved = resolveDetectOptions(options);
   throwIfAborted(resolved.signal);
   // The feature worker starts while ffprobe runs: its start-up is off the critical path.
   const pool = new FeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
   try {
-    return await detectWithPool(filePath, resolved, pool);
+    return await detectWithPool(file, resolved, pool);
   } finally {
     await pool.close();
   }

@@ -42,11 +42,34 @@ export interface FrameBatch {
 /** The frame size used for analysis of a probed video. */
 export function analysisSize(probed: ProbeResult, area = 20736): { width: number; height: number } {
   const aspect = probed.stream.display_width / probed.stream.display_height;
-  const even = (v: number): number => Math.max(16, 2 * Math.round(v / 2));
-  const width = even(Math.sqrt(area * aspect));
-  const height = even(width / aspect);
+  const even = (v: number): number => Math.min(ANALYSIS_MAX_SIDE, Math.max(16, 2 * Math.round(v / 2)));
+  let width = even(Math.sqrt(area * aspect));
+  let height = even(width / aspect);
+  // Past about 810:1 one side stops at 16 pixels and the other would grow without bound (16x16384 asked for a
+  // 16x16384 analysis frame, which the feature pool refuses): keep the area instead of the aspect ratio.
+  if (width * height > 1.1 * area) {
+    if (width <= height) height = even(area / width);
+    else width = even(area / height);
+  }
   return { width, height };
 }
+
+/**
+ * Codecs ffmpeg decodes only in some of their variants: when none of their frames decodes, the codec is the
+ * likelier cause than damage, and the error says so (UNSUPPORTED_CODEC).
+ */
+const PARTLY_SUPPORTED_CODECS = new Map([
+  ['cfhd', 'CineForm'],
+  ['prores_raw', 'ProRes RAW'],
+  ['braw', 'Blackmagic RAW'],
+  ['r3d', 'REDCODE'],
+  ['dxv', 'Resolume DXV'],
+  ['hap', 'Hap'],
+  ['notchlc', 'NotchLC'],
+]);
+
+/** Largest analysis side (the feature kernel accepts up to 4096). */
+const ANALYSIS_MAX_SIDE = 4096;
 
 /** Timestamps of decoded frames, filled while decoding runs. */
 export class FrameTimes {
@@ -134,7 +157,8 @@ export function checkDecodedSpan(probed: ProbeResult, decodedSeconds: number, er
     expected = stated - start > 0 ? stated - start : stated;
   }
   const frame = 1 / (s.frame_rate > 0 ? s.frame_rate : 25);
-  const tolerance = Math.max(1, 0.02 * (expected ?? 0), 3 * frame);
+  // A track's own duration is frame-exact; the container's covers every stream (audio may run a little longer).
+  const tolerance = expectedSeconds !== undefined || s.duration !== null ? Math.max(3 * frame, 0.02 * (expected ?? 0)) : Math.max(0.5, 0.05 * (expected ?? 0), 3 * frame);
   const details = { path: probed.path, decoded_seconds: Math.round(decodedSeconds * 1e6) / 1e6, expected_seconds: expected === null ? null : Math.round(expected * 1e6) / 1e6 };
   if (expected !== null && decodedSeconds < expected - tolerance) {
     throw new InputError('DECODE_FAILED', `${name} is truncated or corrupt: decoded ${decodedSeconds.toFixed(3)} s of the ${expected.toFixed(3)} s it states${errors[0] !== undefined ? ` (${errors[0]})` : ''}`, { details });
@@ -238,6 +262,11 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     }
     if (index === 0) {
       const why = errors[0] ?? stderrTail().trim().split('\n').pop() ?? 'no frame decoded';
+      const codec = probed.metadata.video_codec ?? 'unknown';
+      if (/Decoder \(codec [^)]*\) not found|not implemented|Unsupported codec|no decoder/i.test(stderrTail()) || PARTLY_SUPPORTED_CODECS.has(codec)) {
+        const known = PARTLY_SUPPORTED_CODECS.get(codec);
+        throw new InputError('UNSUPPORTED_CODEC', `${probed.path.split(/[\\/]/).pop()} uses the ${codec} codec${known === undefined ? '' : ` (${known})`} in a form this ffmpeg cannot decode (${why})`, { details: { path: probed.path, codec, exitCode: code } });
+      }
       throw new InputError('DECODE_FAILED', `No frame could be decoded from ${probed.path.split(/[\\/]/).pop()}: truncated or corrupt video (${why})`, { details: { path: probed.path, exitCode: code } });
     }
     const expected = probed.stream.nb_frames;

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DecodeError } from '../errors.js';
 
@@ -59,26 +59,37 @@ function bundledPaths(): FfmpegPaths {
 
 /**
  * Resolve the binaries: option, then `SCENESCOPE_FFMPEG_PATH` / `SCENESCOPE_FFPROBE_PATH`, then the bundled
- * packages. Throws FFMPEG_NOT_FOUND naming every place that was tried.
+ * packages. A path that is given (option or environment) and is not a file is an error, never a silent
+ * fallback to the bundled binary: a mistyped path would otherwise run a different ffmpeg than the one asked for.
+ * @throws DecodeError FFMPEG_NOT_FOUND naming the path (or every place that was tried).
  */
 export function resolveFfmpegPaths(options: FfmpegPathOptions = {}): FfmpegPaths {
   const pick = (which: 'ffmpeg' | 'ffprobe', option: string | undefined, envName: string): string => {
-    const tried: string[] = [];
     for (const [source, candidate] of [
-      ['option', option],
+      [`the ${which}Path option`, option],
       [envName, process.env[envName]],
-      ['bundled package', bundledPaths()[which]],
     ] as const) {
       if (candidate === undefined || candidate === '') continue;
-      if (existsSync(candidate)) return candidate;
-      tried.push(`${source}: ${candidate} does not exist`);
+      if (isFile(candidate)) return candidate;
+      throw new DecodeError('FFMPEG_NOT_FOUND', `Cannot find ${which}: ${candidate} (from ${source}) ${existsSync(candidate) ? 'is not a file' : 'does not exist'}`, { details: { path: candidate, source } });
     }
+    const fallback = bundledPaths()[which];
+    if (fallback !== '' && isFile(fallback)) return fallback;
+    const tried = fallback === '' ? [] : [`bundled package: ${fallback} does not exist`];
     throw new DecodeError('FFMPEG_NOT_FOUND', `Cannot find ${which} (${[...tried, ...bundledErrors].join('; ') || 'no candidate'}); set ${envName} or the ${which}Path option`);
   };
   return {
     ffmpeg: pick('ffmpeg', options.ffmpegPath, 'SCENESCOPE_FFMPEG_PATH'),
     ffprobe: pick('ffprobe', options.ffprobePath, 'SCENESCOPE_FFPROBE_PATH'),
   };
+}
+
+function isFile(candidate: string): boolean {
+  try {
+    return statSync(candidate).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** An input argument that ffmpeg always reads as a local file, whatever characters the name holds. */
