@@ -92,3 +92,17 @@ suite('input validation at the public boundary', () => {
     copyFileSync(clip, path.join(dir, 'unchanged.mp4'));
   });
 });
+
+suite('a per-call frame and time budget stops a decode bomb', () => {
+  test('maxFrames and timeLimitMs end decoding with BUDGET_EXCEEDED; without them it completes', async () => {
+    // A few KB that expand into many large frames: flat 4K colour, compressed to almost nothing.
+    const bomb = path.join(dir, 'bomb.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:size=3840x2160:rate=25:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '51', bomb]);
+    assert.ok((await import('node:fs')).statSync(bomb).size < 100_000);
+    await assert.rejects(detectScenes(bomb, { maxFrames: 10 }), isCode('BUDGET_EXCEEDED', /^bomb\.mkv: more than the 10 frames of its budget \(maxFrames\)$/));
+    await assert.rejects(detectScenes(bomb, { timeLimitMs: 50 }), isCode('BUDGET_EXCEEDED', /^bomb\.mkv: decoding took longer than the 50 ms budget \(timeLimitMs\)$/));
+    await assert.rejects(detectScenes(bomb, { maxFrames: 0 }), isCode('INVALID_OPTION'));
+    const whole = await detectScenes(bomb, { maxFrames: 50 });
+    assert.equal(whole.frame_count, 50);
+  });
+});

@@ -54,6 +54,10 @@ export interface DetectOptions {
   skipLoopFilter?: boolean;
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** Fail with BUDGET_EXCEEDED once more frames than this decode. Default: no limit. */
+  maxFrames?: number;
+  /** Fail with BUDGET_EXCEEDED when decoding takes longer than this many milliseconds. Default: no limit. */
+  timeLimitMs?: number;
   signal?: AbortSignal;
   onProgress?: (progress: DetectProgress) => void;
 }
@@ -69,11 +73,13 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   skipLoopFilter: boolean;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+  maxFrames: number | undefined;
+  timeLimitMs: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: DetectProgress) => void) | undefined;
 }
 
-const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal', 'onProgress'] as const;
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
 
 /** Validate detectScenes options once, at the boundary. */
 export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
@@ -89,6 +95,8 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     skipLoopFilter: opt(o, 'skipLoopFilter', true, bool),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
+    maxFrames: opt<number | undefined>(o, 'maxFrames', undefined, (n, v) => integerIn(n, v, 1, Number.MAX_SAFE_INTEGER)),
+    timeLimitMs: opt<number | undefined>(o, 'timeLimitMs', undefined, (n, v) => numberIn(n, v, 1, 2 ** 31 - 1)),
     signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
     onProgress: opt<((p: DetectProgress) => void) | undefined>(o, 'onProgress', undefined, func),
   };
@@ -152,6 +160,8 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
       batchFrames: options.batchFrames,
       ffmpegPath: options.ffmpegPath,
       ffprobePath: options.ffprobePath,
+      maxFrames: options.maxFrames,
+      timeLimitMs: options.timeLimitMs,
       signal: options.signal,
     })) {
       const at = slot++;

@@ -22,6 +22,10 @@ export interface DecodeOptions extends FfmpegPathOptions {
   scaler?: 'area' | 'bilinear' | 'fast_bilinear' | 'bicubic' | undefined;
   /** Frames per batch handed to the consumer. Default 64. */
   batchFrames?: number | undefined;
+  /** Stop with BUDGET_EXCEEDED once more than this many frames decode. Default: no limit. */
+  maxFrames?: number | undefined;
+  /** Stop with BUDGET_EXCEEDED when decoding takes longer than this (wall clock, ms). Default: no limit. */
+  timeLimitMs?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -219,6 +223,16 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     }
   };
   const { child, stderrTail } = spawnTool(ffmpeg, decodeArgs(probed, width, height, options), { signal: options.signal, onStderr });
+  let overBudget: string | null = null;
+  const budgetTimer =
+    options.timeLimitMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          overBudget = `decoding took longer than the ${options.timeLimitMs} ms budget (timeLimitMs)`;
+          child.kill('SIGKILL');
+        }, options.timeLimitMs);
+  const budgetError = (): InputError =>
+    new InputError('BUDGET_EXCEEDED', `${probed.path.split(/[\\/]/).pop()}: ${overBudget ?? 'over budget'}`, { details: { path: probed.path, maxFrames: options.maxFrames ?? null, timeLimitMs: options.timeLimitMs ?? null } });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
@@ -239,6 +253,10 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
         offset += n;
         if (fill === batch.length) {
           const count = (fill - slotStart()) / frameBytes;
+          if (options.maxFrames !== undefined && index + count > options.maxFrames) {
+            overBudget = `more than the ${options.maxFrames} frames of its budget (maxFrames)`;
+            throw budgetError();
+          }
           const full: FrameBatch = { firstIndex: index, count, hasPrev, width, height, buffer: batch.buffer as ArrayBuffer };
           const next = new Uint8Array(new ArrayBuffer(frameBytes * (batchFrames + 1)));
           next.set(batch.subarray(fill - frameBytes, fill), 0);
@@ -252,6 +270,11 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     }
     const code = await exited;
     throwIfAborted(options.signal);
+    if (overBudget !== null) throw budgetError();
+    if (options.maxFrames !== undefined && index + Math.floor((fill - slotStart()) / frameBytes) > options.maxFrames) {
+      overBudget = `more than the ${options.maxFrames} frames of its budget (maxFrames)`;
+      throw budgetError();
+    }
     const rest = fill - slotStart();
     if (rest >= frameBytes) {
       const count = Math.floor(rest / frameBytes);
@@ -282,6 +305,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
     throw error;
   } finally {
+    if (budgetTimer !== undefined) clearTimeout(budgetTimer);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
