@@ -106,3 +106,27 @@ suite('a per-call frame and time budget stops a decode bomb', () => {
     assert.equal(whole.frame_count, 50);
   });
 });
+
+suite('frame files of killed workers are swept', () => {
+  test('stale scenescope-frames-<dead pid>-*.ppm files go; those of live processes and fresh ones stay', async () => {
+    const fs = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const { sweepStaleFrameFiles } = await import('../src/enrich/frames.js');
+    const tmp = tempDir('scenescope-sweep-');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const old = new Date(Date.now() - 3_600_000);
+    const make = (name: string, aged: boolean): string => {
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, 'P6\n');
+      if (aged) fs.utimesSync(file, old, old);
+      return file;
+    };
+    const stale = make(`scenescope-frames-${dead}-abcdef012345.ppm`, true);
+    const fresh = make(`scenescope-frames-${dead}-0123456789ab.ppm`, false);
+    const mine = make(`scenescope-frames-${process.pid}-aaaaaaaaaaaa.ppm`, true);
+    const other = make('unrelated.ppm', true);
+    assert.equal(await sweepStaleFrameFiles(tmp), 1);
+    assert.equal(fs.existsSync(stale), false);
+    for (const kept of [fresh, mine, other]) assert.ok(fs.existsSync(kept), kept);
+  });
+});
