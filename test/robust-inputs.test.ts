@@ -130,3 +130,24 @@ suite('frame files of killed workers are swept', () => {
     for (const kept of [fresh, mine, other]) assert.ok(fs.existsSync(kept), kept);
   });
 });
+
+suite("getThumbnail reads only inside the library's assets folder", () => {
+  test('a thumbnail path outside the assets folder, or a link out of it, is NOT_FOUND; one inside is read', async () => {
+    const fs = await import('node:fs');
+    const { VideoScenesApi } = await import('../src/library/scenes.js');
+    const root = tempDir('scenescope-thumbs-');
+    const assets = path.join(root, 'lib.assets');
+    fs.mkdirSync(assets);
+    const secret = path.join(root, 'secret.txt');
+    fs.writeFileSync(secret, 'not a thumbnail');
+    fs.writeFileSync(path.join(assets, 'ok.jpg'), 'jpeg bytes');
+    fs.symlinkSync(secret, path.join(assets, 'link.jpg'));
+    const paths: Record<string, string> = { inside: path.join(assets, 'ok.jpg'), outside: secret, link: path.join(assets, 'link.jpg'), dotdot: path.join(assets, '..', 'secret.txt') };
+    const store = { getScene: async (id: string) => ({ thumbnail_path: paths[id]!, errors: [] }) };
+    const api = new VideoScenesApi({ store, assetsDir: assets, ffmpeg: {}, maxRetries: 0 } as never);
+    assert.equal((await api.getThumbnail('inside')).toString(), 'jpeg bytes');
+    for (const id of ['outside', 'link', 'dotdot']) {
+      await assert.rejects(api.getThumbnail(id), isCode('NOT_FOUND', /outside the library's assets folder/));
+    }
+  });
+});
