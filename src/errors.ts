@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   ABSURD_DIMENSIONS: 'absurd dimensions',
   /** The video is truncated or corrupt and no frame could be decoded. */
   DECODE_FAILED: 'decode failed',
+  /** The video stream's codec has no decoder here, or a variant ffmpeg cannot decode (CineForm, for one). */
+  UNSUPPORTED_CODEC: 'unsupported codec',
+  /** Decoding went past the call's frame or time budget (maxFrames, timeLimitMs): a decode bomb, or a budget too small. */
+  BUDGET_EXCEEDED: 'budget exceeded',
   /** ffmpeg or ffprobe could not be started. */
   FFMPEG_NOT_FOUND: 'ffmpeg not found',
   /** The native addon was required but could not be loaded. */

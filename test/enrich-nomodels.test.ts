@@ -123,10 +123,13 @@ suite('enrich: no models installed', () => {
     assert.equal(ok.keyframe_time, 1.5);
   });
 
-  test('an unreadable video fails the scene with DECODE_FAILED', async () => {
+  test('an unreadable video keeps a keyframe failure (DECODE_FAILED) in the scene instead of rejecting', async () => {
     const bad = path.join(dir, 'bad.mp4');
     await writeFile(bad, 'not a video');
-    await assert.rejects(enricher.enrichScene({ videoPath: bad, scene: { scene_index: 0, start_frame: 0, end_frame: 1, start_time: 0, end_time: 1 }, frames: [], boundaryConfidence: 1 }), { code: 'DECODE_FAILED' });
+    const scene = await enricher.enrichScene({ videoPath: bad, scene: { scene_index: 0, start_frame: 0, end_frame: 1, start_time: 0, end_time: 1 }, frames: [], boundaryConfidence: 1 });
+    assert.deepEqual(scene.failures.map((f) => [f.step, f.code]), [['keyframe', 'DECODE_FAILED']]);
+    assert.equal(scene.thumbnail_path, null);
+    assert.ok(scene.description.length > 0);
   });
 
   test('the OCR pool recycles its workers after N images and rejects waiting jobs on close', async () => {

@@ -15,7 +15,7 @@ import type { TagScore } from '../enrich/describe.js';
 import { degradedFeatures, type DegradedFeature } from '../enrich/degraded.js';
 import { requireModelsDir } from '../models/registry.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
-import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, inputPath, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
 import { withAnalysisSlot } from './limit.js';
@@ -109,7 +109,7 @@ export interface EmbeddingsFile {
 }
 
 const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress', 'embeddings', 'embeddingsFile'] as const;
-const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
+const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal'] as const;
 
 /** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -291,7 +291,8 @@ export interface AnalysisRun extends AsyncIterable<AnalyzedScene> {
  *   `modelsDir` is given but is not a folder, ScenescopeError WRITE_FAILED when the embeddings file cannot be
  *   written, AbortError.
  */
-export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): AnalysisRun {
+export function analyzeScenes(filePath: string | URL, options: AnalyzeOptions = {}): AnalysisRun {
+  const file = inputPath('the video path', filePath);
   const resolved = resolveAnalyzeOptions(options);
   const queue: AnalyzedScene[] = [];
   const waiter: { wake: (() => void) | null } = { wake: null };
@@ -308,7 +309,7 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
     try {
       // Checked first: a mistyped folder should fail in a second, not after detection.
       if (resolved.enrich.modelsDir !== undefined) await requireModelsDir(path.resolve(resolved.enrich.modelsDir));
-      detected = await detectScenes(filePath, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
+      detected = await detectScenes(file, { ...resolved.detect, onProgress: (p) => progress(p.percent * 0.4, p.currentStep, 'detect') });
       const scenes: AnalyzedScene[] = [];
       const iterator = enrichScenes(detected, options, (done, total) => progress(40 + (60 * done) / total, `Enriching scenes (${done}/${total})`, 'enrich'));
       progress(40, `Enriching scenes (0/${detected.scenes.length})`, 'enrich');
@@ -379,7 +380,7 @@ export function analyzeScenes(filePath: string, options: AnalyzeOptions = {}): A
 }
 
 /** Analyse a video and resolve with the whole result. See analyzeScenes(). */
-export function analyzeFile(filePath: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+export function analyzeFile(filePath: string | URL, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   try {
     return analyzeScenes(filePath, options).result;
   } catch (error) {

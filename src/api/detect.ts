@@ -18,7 +18,7 @@ import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
-import { bool, func, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
+import { bool, func, inputPath, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
 import { readStatsInto, writeStatsWindowed, type StatsIdentity } from './stats.js';
 
 /** Progress of a detection run. */
@@ -59,6 +59,10 @@ export interface DetectOptions {
   skipLoopFilter?: boolean;
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** Fail with BUDGET_EXCEEDED once more frames than this decode. Default: no limit. */
+  maxFrames?: number;
+  /** Fail with BUDGET_EXCEEDED when decoding takes longer than this many milliseconds. Default: no limit. */
+  timeLimitMs?: number;
   signal?: AbortSignal;
   onProgress?: (progress: DetectProgress) => void;
 }
@@ -74,11 +78,13 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   skipLoopFilter: boolean;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+  maxFrames: number | undefined;
+  timeLimitMs: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: DetectProgress) => void) | undefined;
 }
 
-const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal', 'onProgress'] as const;
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
 
 /** Validate detectScenes options once, at the boundary. */
 export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
@@ -94,6 +100,8 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     skipLoopFilter: opt(o, 'skipLoopFilter', true, bool),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
+    maxFrames: opt<number | undefined>(o, 'maxFrames', undefined, (n, v) => integerIn(n, v, 1, Number.MAX_SAFE_INTEGER)),
+    timeLimitMs: opt<number | undefined>(o, 'timeLimitMs', undefined, (n, v) => numberIn(n, v, 1, 2 ** 31 - 1)),
     signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
     onProgress: opt<((p: DetectProgress) => void) | undefined>(o, 'onProgress', undefined, func),
   };
@@ -183,6 +191,8 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
       batchFrames: options.batchFrames,
       ffmpegPath: options.ffmpegPath,
       ffprobePath: options.ffprobePath,
+      maxFrames: options.maxFrames,
+      timeLimitMs: options.timeLimitMs,
       signal: options.signal,
     })) {
       const at = slot++;
@@ -227,11 +237,13 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
 }
 
 /**
- * Find the scene boundaries of a video. A limited number of detections and analyses run at once in a process
+ * Find the scene boundaries of a video, given as a path or a `file:` URL. A limited number of detections and analyses run at once in a process
  * (see setAnalysisConcurrency); more wait their turn.
- * @throws InputError (bad file: see probe()), DecodeError, OptionError, AbortError.
+ * @throws OptionError INVALID_OPTION for a path that is not a non-empty string or file: URL; InputError (bad file:
+ *   see probe()), DecodeError, OptionError, AbortError.
  */
-export async function detectScenes(filePath: string, options?: DetectOptions): Promise<DetectResult> {
+export async function detectScenes(filePath: string | URL, options?: DetectOptions): Promise<DetectResult> {
+  const file = inputPath('the video path', filePath);
   const resolved = resolveDetectOptions(options);
   throwIfAborted(resolved.signal);
   // Calls beyond the process's limit wait here (api/limit.ts); concurrent ones share one feature pool.
@@ -239,7 +251,7 @@ export async function detectScenes(filePath: string, options?: DetectOptions): P
     // The feature worker starts while ffprobe runs: its start-up is off the critical path.
     const lease = acquireFeaturePool({ threads: resolved.workerThreads, backend: resolved.backend });
     try {
-      return await detectWithPool(filePath, resolved, lease.pool);
+      return await detectWithPool(file, resolved, lease.pool);
     } finally {
       lease.release();
     }

@@ -12,7 +12,7 @@
  * display aspect ratio and shrinks frames whose long side exceeds {@link MAX_FRAME_SIDE}.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortError, InputError, throwIfAborted } from '../errors.js';
@@ -123,6 +123,44 @@ export function frameDurationOf(times: readonly number[]): number {
   return diffs[diffs.length >> 1]!;
 }
 
+let sweeping: Promise<number> | undefined;
+
+/**
+ * Remove `scenescope-frames-<pid>-*.ppm` files that a killed process left in the temp folder: only files of
+ * this user, at least `minAgeMs` old, whose process no longer runs. Runs once per process, before its first
+ * frame decode.
+ * @returns how many files were removed.
+ */
+export async function sweepStaleFrameFiles(dir: string = tmpdir(), minAgeMs = 60_000): Promise<number> {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    const m = /^scenescope-frames-(\d+)-[0-9a-f]+\.ppm$/.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    const file = path.join(dir, name);
+    try {
+      const info = await lstat(file);
+      if (!info.isFile() || (uid !== undefined && info.uid !== uid) || Date.now() - info.mtimeMs < minAgeMs) continue;
+      await rm(file, { force: true });
+      removed++;
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Decode the frames nearest at or after each of `times` (seconds from the first frame), at full resolution,
  * upright and with square pixels. Returns one frame per distinct target that was reached, in time order.
@@ -138,6 +176,7 @@ export async function decodeFramesAt(
   const targets = [...new Set(times)].sort((a, b) => a - b).filter((t, i, all) => i === 0 || t - all[i - 1]! >= frameDuration * 0.75);
   if (targets.length === 0) return [];
   const { ffmpeg } = resolveFfmpegPaths(options);
+  sweeping ??= sweepStaleFrameFiles().catch(() => 0);
   const file = path.join(tmpdir(), `scenescope-frames-${process.pid}-${randomBytes(6).toString('hex')}.ppm`);
   let result: Awaited<ReturnType<typeof runTool>>;
   let bytes: Buffer;

@@ -368,8 +368,33 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     const times = sampleTimes(frames, keyframe, 3);
     const decodeOptions: Parameters<typeof decodeFramesAt>[2] = { frameDuration: frameDurationOf(frames.map((f) => f.time)), signal };
     if (r.ffmpegPath !== undefined) decodeOptions.ffmpegPath = r.ffmpegPath;
-    const decoded = await timed('decode', () => decodeFramesAt(input.videoPath, times, decodeOptions));
+    let decoded: Awaited<ReturnType<typeof decodeFramesAt>> = [];
+    try {
+      decoded = await timed('decode', () => decodeFramesAt(input.videoPath, times, decodeOptions));
+    } catch (error) {
+      fail('keyframe', error, 'DECODE_FAILED');
+    }
     check();
+    if (decoded.length === 0) {
+      // No frame of this scene decodes (timestamps that jump, a damaged stretch): the scene keeps what its
+      // per-frame statistics say and the failure, and the other scenes go on.
+      if (failures.length === 0) failures.push({ step: 'keyframe', code: 'DECODE_FAILED', message: `No frame decoded for scene ${input.scene.scene_index}` });
+      const facts: DescribeInput = { objects: null, labels: null, brightness: brightness(frames), colours: [], motion: motionKind(frames), text: null, caption: null };
+      return {
+        keyframe_time: keyframe.time,
+        thumbnail_path: null,
+        description: describeScene(facts),
+        tags: sceneTags(facts),
+        tag_scores: [],
+        visible_text: null,
+        confidence_score: sceneConfidence({ boundary: input.boundaryConfidence, evidence: [], failedSteps: failures.length }),
+        embedding: null,
+        embedding_status: r.embedding ? 'failed' : 'skipped',
+        failures,
+        timings,
+        models_used: [],
+      };
+    }
     const keyDecoded = decoded.reduce((best, d) => (Math.abs(d.time - keyframe.time) < Math.abs(best.time - keyframe.time) ? d : best), decoded[0]!);
     const keyImage = keyDecoded.image;
 

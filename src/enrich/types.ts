@@ -65,7 +65,7 @@ export interface EnrichSceneInput {
 }
 
 /** The steps of enrichment that can fail on their own without failing the scene. */
-export type EnrichStep = 'thumbnail' | 'ocr' | 'objects' | 'labels' | 'caption' | 'embedding';
+export type EnrichStep = 'keyframe' | 'thumbnail' | 'ocr' | 'objects' | 'labels' | 'caption' | 'embedding';
 
 /** One failed step of one scene. */
 export interface EnrichFailure {

@@ -6,7 +6,8 @@
  * text (SQLite FTS5 with bm25 ranking, PostgreSQL tsvector with ts_rank; tags weighted above the rest), and groups the hits by video. Similarity search compares a scene's
  * embedding with the other scenes' embeddings of the same model and dimension (cosine), never across models.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { OptionError, StoreError } from '../errors.js';
 import type { SceneIssue } from '../store/types.js';
 import type { VideoScene, VideoSceneList } from '../types.js';
@@ -81,8 +82,14 @@ export class VideoScenesApi {
       throw new StoreError('NOT_FOUND', `The thumbnail of scene ${sceneId} is missing from the database (${scene.thumbnail_path})`, { details: { scene_id: sceneId, path: scene.thumbnail_path } });
     }
     try {
-      return await readFile(scene.thumbnail_path);
+      // Read only inside the library's assets folder, links resolved: a path the database holds is not trusted.
+      const [file, assets] = await Promise.all([realpath(scene.thumbnail_path), realpath(this.#ctx.assetsDir)]);
+      if (!file.startsWith(assets + sep)) {
+        throw new StoreError('NOT_FOUND', `The thumbnail of scene ${sceneId} is outside the library's assets folder (${scene.thumbnail_path})`, { details: { scene_id: sceneId, path: scene.thumbnail_path } });
+      }
+      return await readFile(file);
     } catch (error) {
+      if (error instanceof StoreError) throw error;
       throw new StoreError('NOT_FOUND', `The thumbnail of scene ${sceneId} is missing (${scene.thumbnail_path})`, { cause: error, details: { scene_id: sceneId, path: scene.thumbnail_path } });
     }
   }

@@ -22,6 +22,10 @@ export interface DecodeOptions extends FfmpegPathOptions {
   scaler?: 'area' | 'bilinear' | 'fast_bilinear' | 'bicubic' | undefined;
   /** Frames per batch handed to the consumer. Default 64. */
   batchFrames?: number | undefined;
+  /** Stop with BUDGET_EXCEEDED once more than this many frames decode. Default: no limit. */
+  maxFrames?: number | undefined;
+  /** Stop with BUDGET_EXCEEDED when decoding takes longer than this (wall clock, ms). Default: no limit. */
+  timeLimitMs?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -42,11 +46,34 @@ export interface FrameBatch {
 /** The frame size used for analysis of a probed video. */
 export function analysisSize(probed: ProbeResult, area = 20736): { width: number; height: number } {
   const aspect = probed.stream.display_width / probed.stream.display_height;
-  const even = (v: number): number => Math.max(16, 2 * Math.round(v / 2));
-  const width = even(Math.sqrt(area * aspect));
-  const height = even(width / aspect);
+  const even = (v: number): number => Math.min(ANALYSIS_MAX_SIDE, Math.max(16, 2 * Math.round(v / 2)));
+  let width = even(Math.sqrt(area * aspect));
+  let height = even(width / aspect);
+  // Past about 810:1 one side stops at 16 pixels and the other would grow without bound (16x16384 asked for a
+  // 16x16384 analysis frame, which the feature pool refuses): keep the area instead of the aspect ratio.
+  if (width * height > 1.1 * area) {
+    if (width <= height) height = even(area / width);
+    else width = even(area / height);
+  }
   return { width, height };
 }
+
+/**
+ * Codecs ffmpeg decodes only in some of their variants: when none of their frames decodes, the codec is the
+ * likelier cause than damage, and the error says so (UNSUPPORTED_CODEC).
+ */
+const PARTLY_SUPPORTED_CODECS = new Map([
+  ['cfhd', 'CineForm'],
+  ['prores_raw', 'ProRes RAW'],
+  ['braw', 'Blackmagic RAW'],
+  ['r3d', 'REDCODE'],
+  ['dxv', 'Resolume DXV'],
+  ['hap', 'Hap'],
+  ['notchlc', 'NotchLC'],
+]);
+
+/** Largest analysis side (the feature kernel accepts up to 4096). */
+const ANALYSIS_MAX_SIDE = 4096;
 
 /** Timestamps of decoded frames, filled while decoding runs. */
 export class FrameTimes {
@@ -55,6 +82,8 @@ export class FrameTimes {
   private first: number | null = null;
   /** Time base of the pts values. */
   timeBase: [number, number] = [1, 1];
+  /** Nominal frame duration in seconds, the step used where timestamps do not move forward. */
+  frameDuration = 0.04;
 
   /** Record the pts of frame n (in order). */
   push(pts: number): void {
@@ -72,13 +101,74 @@ export class FrameTimes {
     return this.length;
   }
 
-  /** Seconds from the first frame, exact to the stream's time base. */
+  /** Seconds from the first frame to the last one, on the same monotone clock as {@link seconds} (no allocation). */
+  span(): number {
+    let last = 0;
+    this.walk((_, t) => (last = t));
+    return last;
+  }
+
+  /**
+   * Seconds from the first frame, exact to the stream's time base, rounded to the microsecond, and strictly
+   * increasing by construction: a timestamp that does not move forward (pts that go backwards or repeat, as in
+   * badly joined segments) is placed one `frameDuration` after the frame before it, so no scene can end before
+   * it starts or last zero seconds.
+   */
   seconds(): Float64Array {
     const out = new Float64Array(this.length);
+    this.walk((i, t) => (out[i] = t));
+    return out;
+  }
+
+  /** Call `visit` with each frame's monotone time (see {@link seconds}). */
+  private walk(visit: (index: number, seconds: number) => void): void {
     const [num, den] = this.timeBase;
     const first = this.first ?? 0;
-    for (let i = 0; i < this.length; i++) out[i] = ((this.values[i]! - first) * num) / den;
-    return out;
+    const step = this.frameDuration > 0 ? Math.max(1e-6, Math.round(this.frameDuration * 1e6) / 1e6) : 0.04;
+    let previous = -Infinity;
+    for (let i = 0; i < this.length; i++) {
+      let t = Math.round((((this.values[i]! - first) * num) / den) * 1e6) / 1e6;
+      if (!(t > previous)) t = i === 0 ? 0 : Math.round((previous + step) * 1e6) / 1e6;
+      visit(i, t);
+      previous = t;
+    }
+  }
+}
+
+/**
+ * Throw DECODE_FAILED when the decoded time falls short of what the file states. Most containers state no
+ * frame count, so the frame-count check alone let a `head -c 30%` MKV pass with a third of its scenes.
+ * - Matroska/WebM: the muxer writes each track's DURATION (an end time) once the file is complete, so a file
+ *   that decodes to less than it, minus its start, was cut, decoder errors or not.
+ * - Other containers: their stated durations are often wrong on intact files (a header claiming 25.8 s where
+ *   21 s decode cleanly), so falling short counts only together with decoder errors.
+ * - Ogg states no duration (ffmpeg estimates it from the last page), so a cut is seen in the last page itself
+ *   (`StreamInfo.complete`).
+ * @param decodedSeconds time from the first decoded frame to the end of the last one.
+ * @param errors decoder error lines seen.
+ * @param expectedSeconds what should have been decoded, when the caller decodes a range (default: the file's
+ *   stated duration).
+ * @throws InputError DECODE_FAILED with `details.decoded_seconds` and `details.expected_seconds`.
+ */
+export function checkDecodedSpan(probed: ProbeResult, decodedSeconds: number, errors: readonly string[], expectedSeconds?: number): void {
+  const s = probed.stream;
+  const name = probed.path.split(/[\\/]/).pop();
+  const matroska = s.raw_format_name.split(',').includes('matroska');
+  const stated = s.duration ?? s.container_duration;
+  let expected: number | null = expectedSeconds ?? null;
+  if (expected === null && stated !== null && stated > 0 && (matroska || errors.length > 0)) {
+    const start = Math.max(0, s.start_time - Math.max(0, s.container_start_time ?? 0), matroska ? s.start_time : 0);
+    expected = stated - start > 0 ? stated - start : stated;
+  }
+  const frame = 1 / (s.frame_rate > 0 ? s.frame_rate : 25);
+  // A track's own duration is frame-exact; the container's covers every stream (audio may run a little longer).
+  const tolerance = expectedSeconds !== undefined || s.duration !== null ? Math.max(3 * frame, 0.02 * (expected ?? 0)) : Math.max(0.5, 0.05 * (expected ?? 0), 3 * frame);
+  const details = { path: probed.path, decoded_seconds: Math.round(decodedSeconds * 1e6) / 1e6, expected_seconds: expected === null ? null : Math.round(expected * 1e6) / 1e6 };
+  if (expected !== null && decodedSeconds < expected - tolerance) {
+    throw new InputError('DECODE_FAILED', `${name} is truncated or corrupt: decoded ${decodedSeconds.toFixed(3)} s of the ${expected.toFixed(3)} s it states${errors[0] !== undefined ? ` (${errors[0]})` : ''}`, { details });
+  }
+  if (s.complete === false) {
+    throw new InputError('DECODE_FAILED', `${name} is truncated or corrupt: its last Ogg page is incomplete or not an end-of-stream page (decoded ${decodedSeconds.toFixed(3)} s)`, { details });
   }
 }
 
@@ -90,7 +180,7 @@ export function decodeArgs(probed: ProbeResult, width: number, height: number, o
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   args.push('-threads', String(options.threads ?? 0));
   if (options.skipLoopFilter === true) args.push('-skip_loop_filter', 'all');
-  args.push(...safeInputArgs(), '-i', fileUrl(probed.path));
+  args.push(...safeInputArgs(resolveFfmpegPaths(options).ffmpeg), '-i', fileUrl(probed.path));
   args.push('-map', `0:${probed.stream.index}`, '-an', '-sn', '-dn');
   args.push('-vf', `scale=${width}:${height}:flags=${options.scaler ?? 'area'},format=rgb24,showinfo`);
   args.push('-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
@@ -108,6 +198,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
   const batchFrames = options.batchFrames ?? 64;
   const { ffmpeg } = resolveFfmpegPaths(options);
   throwIfAborted(options.signal);
+  if (probed.stream.frame_rate > 0) times.frameDuration = 1 / probed.stream.frame_rate;
   let lineBuffer = '';
   const errors: string[] = [];
   const onStderr = (chunk: string): void => {
@@ -126,10 +217,22 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
         times.timeBase = [Number(tb[1]), Number(tb[2])];
         continue;
       }
+      // Our own rawvideo pipe complains about pts that go backwards; FrameTimes handles those, they are no damage.
+      if (/non monotonically increasing dts to muxer/.test(line)) continue;
       if (/error|invalid|corrupt|truncat|missing/i.test(line) && errors.length < 20) errors.push(line.replace(/^\[[^\]]*\]\s*/, '').trim());
     }
   };
   const { child, stderrTail } = spawnTool(ffmpeg, decodeArgs(probed, width, height, options), { signal: options.signal, onStderr });
+  let overBudget: string | null = null;
+  const budgetTimer =
+    options.timeLimitMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          overBudget = `decoding took longer than the ${options.timeLimitMs} ms budget (timeLimitMs)`;
+          child.kill('SIGKILL');
+        }, options.timeLimitMs);
+  const budgetError = (): InputError =>
+    new InputError('BUDGET_EXCEEDED', `${probed.path.split(/[\\/]/).pop()}: ${overBudget ?? 'over budget'}`, { details: { path: probed.path, maxFrames: options.maxFrames ?? null, timeLimitMs: options.timeLimitMs ?? null } });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
@@ -150,6 +253,10 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
         offset += n;
         if (fill === batch.length) {
           const count = (fill - slotStart()) / frameBytes;
+          if (options.maxFrames !== undefined && index + count > options.maxFrames) {
+            overBudget = `more than the ${options.maxFrames} frames of its budget (maxFrames)`;
+            throw budgetError();
+          }
           const full: FrameBatch = { firstIndex: index, count, hasPrev, width, height, buffer: batch.buffer as ArrayBuffer };
           const next = new Uint8Array(new ArrayBuffer(frameBytes * (batchFrames + 1)));
           next.set(batch.subarray(fill - frameBytes, fill), 0);
@@ -163,6 +270,11 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     }
     const code = await exited;
     throwIfAborted(options.signal);
+    if (overBudget !== null) throw budgetError();
+    if (options.maxFrames !== undefined && index + Math.floor((fill - slotStart()) / frameBytes) > options.maxFrames) {
+      overBudget = `more than the ${options.maxFrames} frames of its budget (maxFrames)`;
+      throw budgetError();
+    }
     const rest = fill - slotStart();
     if (rest >= frameBytes) {
       const count = Math.floor(rest / frameBytes);
@@ -173,6 +285,11 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     }
     if (index === 0) {
       const why = errors[0] ?? stderrTail().trim().split('\n').pop() ?? 'no frame decoded';
+      const codec = probed.metadata.video_codec ?? 'unknown';
+      if (/Decoder \(codec [^)]*\) not found|not implemented|Unsupported codec|no decoder/i.test(stderrTail()) || PARTLY_SUPPORTED_CODECS.has(codec)) {
+        const known = PARTLY_SUPPORTED_CODECS.get(codec);
+        throw new InputError('UNSUPPORTED_CODEC', `${probed.path.split(/[\\/]/).pop()} uses the ${codec} codec${known === undefined ? '' : ` (${known})`} in a form this ffmpeg cannot decode (${why})`, { details: { path: probed.path, codec, exitCode: code } });
+      }
       throw new InputError('DECODE_FAILED', `No frame could be decoded from ${probed.path.split(/[\\/]/).pop()}: truncated or corrupt video (${why})`, { details: { path: probed.path, exitCode: code } });
     }
     const expected = probed.stream.nb_frames;
@@ -180,6 +297,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (partial) {
       throw new InputError('DECODE_FAILED', `${probed.path.split(/[\\/]/).pop()} is truncated or corrupt: decoded ${index} of ${expected ?? '?'} frames (${errors[0] ?? 'partial file'})`, { details: { path: probed.path, decoded: index, expected } });
     }
+    checkDecodedSpan(probed, times.span() + 1 / probed.stream.frame_rate, errors);
     if (times.count !== index) {
       throw new InputError('DECODE_FAILED', `Decoder reported ${times.count} timestamps for ${index} frames`, { details: { path: probed.path } });
     }
@@ -187,6 +305,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
     throw error;
   } finally {
+    if (budgetTimer !== undefined) clearTimeout(budgetTimer);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }

@@ -3,9 +3,9 @@
  * shell), inputs given as `file:` URLs so that a name like `http:x.mp4` or `concat:a|b` stays a local file, and a
  * protocol whitelist so that a container cannot point ffmpeg at the network or at other files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DecodeError } from '../errors.js';
 
@@ -59,20 +59,23 @@ function bundledPaths(): FfmpegPaths {
 
 /**
  * Resolve the binaries: option, then `SCENESCOPE_FFMPEG_PATH` / `SCENESCOPE_FFPROBE_PATH`, then the bundled
- * packages. Throws FFMPEG_NOT_FOUND naming every place that was tried.
+ * packages. A path that is given (option or environment) and is not a file is an error, never a silent
+ * fallback to the bundled binary: a mistyped path would otherwise run a different ffmpeg than the one asked for.
+ * @throws DecodeError FFMPEG_NOT_FOUND naming the path (or every place that was tried).
  */
 export function resolveFfmpegPaths(options: FfmpegPathOptions = {}): FfmpegPaths {
   const pick = (which: 'ffmpeg' | 'ffprobe', option: string | undefined, envName: string): string => {
-    const tried: string[] = [];
     for (const [source, candidate] of [
-      ['option', option],
+      [`the ${which}Path option`, option],
       [envName, process.env[envName]],
-      ['bundled package', bundledPaths()[which]],
     ] as const) {
       if (candidate === undefined || candidate === '') continue;
-      if (existsSync(candidate)) return candidate;
-      tried.push(`${source}: ${candidate} does not exist`);
+      if (isFile(candidate)) return candidate;
+      throw new DecodeError('FFMPEG_NOT_FOUND', `Cannot find ${which}: ${candidate} (from ${source}) ${existsSync(candidate) ? 'is not a file' : 'does not exist'}`, { details: { path: candidate, source } });
     }
+    const fallback = bundledPaths()[which];
+    if (fallback !== '' && isFile(fallback)) return fallback;
+    const tried = fallback === '' ? [] : [`bundled package: ${fallback} does not exist`];
     throw new DecodeError('FFMPEG_NOT_FOUND', `Cannot find ${which} (${[...tried, ...bundledErrors].join('; ') || 'no candidate'}); set ${envName} or the ${which}Path option`);
   };
   return {
@@ -81,14 +84,63 @@ export function resolveFfmpegPaths(options: FfmpegPathOptions = {}): FfmpegPaths
   };
 }
 
+function isFile(candidate: string): boolean {
+  try {
+    return statSync(candidate).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** An input argument that ffmpeg always reads as a local file, whatever characters the name holds. */
 export function fileUrl(filePath: string): string {
   return `file:${path.resolve(filePath)}`;
 }
 
-/** Input options that every ffmpeg/ffprobe process gets before `-i`. */
-export function safeInputArgs(): string[] {
-  return ['-protocol_whitelist', PROTOCOL_WHITELIST];
+/**
+ * Demuxers that read other files or the network (playlists, concat lists, manifests, session descriptions),
+ * expand a name into a sequence of sibling files (image2), or are capture devices and filter graphs. A media
+ * file must never be opened by one of them, whatever ffmpeg's probing decides the bytes are.
+ */
+export const DENIED_DEMUXERS = new Set([
+  'hls', 'applehttp', 'concat', 'dash', 'mpegdash', 'webm_dash_manifest', 'imf', 'sdp', 'rtsp', 'rtp', 'sap', 'ffmetadata',
+  'image2', 'lavfi', 'avisynth', 'vapoursynth',
+  'alsa', 'oss', 'jack', 'pulse', 'sndio', 'openal', 'fbdev', 'kmsgrab', 'v4l2', 'video4linux2', 'x11grab', 'xcbgrab',
+  'libcdio', 'libdc1394', 'dshow', 'vfwcap', 'gdigrab', 'avfoundation', 'decklink', 'android_camera', 'iec61883', 'bktr',
+]);
+
+const whitelists = new Map<string, string | null>();
+
+/**
+ * The `-format_whitelist` value for a binary: every demuxer it has except {@link DENIED_DEMUXERS}, read once per
+ * binary from `-demuxers`. Null when the list cannot be read (the sniffing in probe() still applies).
+ */
+export function formatWhitelist(binary: string): string | null {
+  const cached = whitelists.get(binary);
+  if (cached !== undefined) return cached;
+  let value: string | null = null;
+  try {
+    const out = execFileSync(binary, ['-hide_banner', '-demuxers'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000, windowsHide: true });
+    const names = [...out.matchAll(/^ D[ E.]? (\S+)\s/gm)].map((m) => m[1]!).filter((name) => !name.split(',').some((n) => DENIED_DEMUXERS.has(n)));
+    value = names.length > 0 ? names.join(',') : null;
+  } catch {
+    value = null;
+  }
+  whitelists.set(binary, value);
+  return value;
+}
+
+/**
+ * Input options that every ffmpeg/ffprobe process gets before `-i`: the protocol whitelist and, when the
+ * binary is named, a demuxer whitelist that leaves out every demuxer that reads other files
+ * ({@link formatWhitelist}): a playlist that slips past probe()'s sniffing still fails with
+ * "Format not on whitelist" before it opens anything.
+ */
+export function safeInputArgs(binary?: string): string[] {
+  const args = ['-protocol_whitelist', PROTOCOL_WHITELIST];
+  const formats = binary === undefined ? null : formatWhitelist(binary);
+  if (formats !== null) args.push('-format_whitelist', formats);
+  return args;
 }
 
 /** A spawned process with its collected stderr tail. */

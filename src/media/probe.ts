@@ -33,6 +33,17 @@ export interface StreamInfo {
   pix_fmt: string | null;
   /** ffprobe's raw container name list, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
   raw_format_name: string;
+  /** The video stream's own stated duration in seconds (stream header, or Matroska's DURATION tag), or null. */
+  duration: number | null;
+  /** The container's duration in seconds (all streams), or null. */
+  container_duration: number | null;
+  /** The container's start time in seconds (the earliest stream start), or null. */
+  container_start_time: number | null;
+  /**
+   * False when the container itself shows it was cut short (an Ogg file whose last page is not an end-of-stream
+   * page, or ends mid-page); null when the format has no such marker.
+   */
+  complete: boolean | null;
 }
 
 /** What probe() returns. */
@@ -55,6 +66,7 @@ export const MAX_DIMENSION = 16384;
 
 const REFERENCE_FORMATS = new Set(['hls', 'applehttp', 'concat', 'dash', 'webm_dash_manifest', 'sdp', 'rtsp', 'rtp', 'mpegdash', 'ffmetadata']);
 const IMAGE_FORMATS = /^(image2|image2pipe|.*_pipe|apng|gif)$/;
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|jp2|j2k|bmp|tiff?|webp|gif|tga|dpx|exr|ppm|pgm|pbm|pam|pcx|sgi|sun|ras|xbm|xwd|xpm|pix|im1|im8|im24)$/i;
 const IMAGE_CODECS = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp', 'tiff', 'jpeg2000', 'jpegls', 'ppm', 'pgm', 'pam', 'apng']);
 
 function parseRatio(value: unknown): number | null {
@@ -84,6 +96,38 @@ export function shortFormatName(raw: string, filePath: string, majorBrand: strin
   return names[0] ?? raw;
 }
 
+/** Seconds from a Matroska DURATION tag ("00:00:10.000000000"), or null. */
+function tagDuration(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (m === null) return null;
+  const seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return Number.isFinite(seconds) ? seconds : null;
+}
+
+/**
+ * Whether an Ogg file ends properly: its last page is complete and carries the end-of-stream flag. A file cut
+ * anywhere (`head -c`) fails one of the two. Reads the last 64 KiB.
+ */
+async function oggComplete(filePath: string, size: number): Promise<boolean> {
+  const handle = await open(filePath, 'r');
+  try {
+    const length = Math.min(size, 65_536);
+    const tail = Buffer.alloc(length);
+    await handle.read(tail, 0, length, size - length);
+    const at = tail.lastIndexOf('OggS');
+    if (at < 0 || at + 27 > tail.length) return false;
+    const segments = tail[at + 26]!;
+    if (at + 27 + segments > tail.length) return false;
+    let body = 0;
+    for (let i = 0; i < segments; i++) body += tail[at + 27 + i]!;
+    const complete = at + 27 + segments + body <= tail.length;
+    return complete && (tail[at + 5]! & 0x04) !== 0;
+  } finally {
+    await handle.close();
+  }
+}
+
 function normaliseRotation(degrees: number): 0 | 90 | 180 | 270 {
   const r = ((Math.round(degrees / 90) * 90) % 360 + 360) % 360;
   return r as 0 | 90 | 180 | 270;
@@ -103,18 +147,65 @@ const CONTAINER_MAGIC: [number, Buffer][] = [
   [0, Buffer.from([0x00, 0x00, 0x01, 0xba])],
 ];
 
-/** Text formats that make ffmpeg open other files or URLs. */
+/** Text formats that make ffmpeg open other files or URLs, at the start of a file (after a BOM and white space). */
 const REFERENCE_MAGIC = /^(\uFEFF)?\s*(#EXTM3U|ffconcat version|<\?xml[\s\S]*<MPD|<MPD|v=0\s|RTSP\/|#EXTINF|\[playlist\])/i;
+/**
+ * Markers of the same formats anywhere in a text file: ffmpeg's DASH probe looks for `<MPD` anywhere in its
+ * probe buffer, so a comment or any text before it does not make a manifest harmless.
+ */
+const REFERENCE_ANYWHERE = /#EXTM3U|#EXT-X-|#EXTINF|ffconcat version|<MPD[\s>]|urn:mpeg:dash|<SmoothStreamingMedia|^v=0\s*$[\s\S]*^m=|^(file|ffconcat)\s+'/im;
+/** How much of a file the reference check reads (after any ID3v2 tags). */
+const SNIFF_BYTES = 65_536;
 
-async function sniff(filePath: string): Promise<Buffer> {
+/** Length of the ID3v2 tag at the start of `head` (header, body, footer), or 0 when there is none. */
+function id3v2Length(head: Buffer): number {
+  if (head.length < 10 || head.toString('latin1', 0, 3) !== 'ID3' || head[3]! === 0xff || head[4]! === 0xff) return 0;
+  const sizeBytes = [head[6]!, head[7]!, head[8]!, head[9]!];
+  if (sizeBytes.some((b) => b >= 0x80)) return 0;
+  const body = (sizeBytes[0]! << 21) | (sizeBytes[1]! << 14) | (sizeBytes[2]! << 7) | sizeBytes[3]!;
+  return 10 + body + ((head[5]! & 0x10) !== 0 ? 10 : 0);
+}
+
+/** The first bytes of a file, and the first bytes after its ID3v2 tags (ffmpeg probes past them). */
+async function sniff(filePath: string, bytes = 512): Promise<{ head: Buffer; content: Buffer }> {
   const handle = await open(filePath, 'r');
   try {
-    const buffer = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(buffer, 0, 512, 0);
-    return buffer.subarray(0, bytesRead);
+    const read = async (at: number): Promise<Buffer> => {
+      const buffer = Buffer.alloc(bytes);
+      const { bytesRead } = await handle.read(buffer, 0, bytes, at);
+      return buffer.subarray(0, bytesRead);
+    };
+    const head = await read(0);
+    let content = head;
+    let offset = 0;
+    for (let tags = 0; tags < 16; tags++) {
+      const length = id3v2Length(content);
+      if (length === 0) break;
+      offset += length;
+      content = await read(offset);
+    }
+    return { head, content };
   } finally {
     await handle.close();
   }
+}
+
+/** True when the bytes read like text (no NUL, almost all printable): a playlist, not a binary container. */
+function textLike(bytes: Buffer): boolean {
+  if (bytes.length === 0 || bytes.includes(0)) return false;
+  let printable = 0;
+  for (const b of bytes) if (b >= 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) printable++;
+  return printable >= 0.95 * bytes.length;
+}
+
+/** True when a file's bytes are a playlist or reference list, the way ffmpeg's probing would see them. */
+function isReference(head: Buffer, content: Buffer): boolean {
+  for (const bytes of [head, content]) {
+    const text = bytes.toString('latin1');
+    if (REFERENCE_MAGIC.test(text)) return true;
+    if (textLike(bytes) && REFERENCE_ANYWHERE.test(text)) return true;
+  }
+  return false;
 }
 
 async function checkFile(filePath: string): Promise<number> {
@@ -129,13 +220,13 @@ async function checkFile(filePath: string): Promise<number> {
   if (info.isDirectory()) throw new InputError('NOT_A_FILE', `${filePath} is a directory, not a video file`, { details: { path: filePath } });
   if (!info.isFile()) throw new InputError('NOT_A_FILE', `${filePath} is not a regular file`, { details: { path: filePath } });
   if (info.size === 0) throw new InputError('EMPTY_FILE', `${filePath} is empty (0 bytes)`, { details: { path: filePath } });
-  let head: Buffer;
+  let sniffed: { head: Buffer; content: Buffer };
   try {
-    head = await sniff(filePath);
+    sniffed = await sniff(filePath, SNIFF_BYTES);
   } catch (error) {
     throw new InputError('FILE_UNREADABLE', `Cannot read ${filePath}: ${(error as Error).message}`, { cause: error, details: { path: filePath } });
   }
-  if (REFERENCE_MAGIC.test(head.toString('latin1'))) {
+  if (isReference(sniffed.head, sniffed.content)) {
     throw new InputError('EXTERNAL_REFERENCE', `${path.basename(filePath)} is a playlist or reference list; scenescope reads only self-contained media files`, { details: { path: filePath } });
   }
   return info.size;
@@ -161,10 +252,17 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
   throwIfAborted(options.signal);
   const size = await checkFile(absolute);
   const { ffprobe } = resolveFfmpegPaths(options);
-  const args = ['-v', 'error', ...safeInputArgs(), '-print_format', 'json', '-show_format', '-show_streams', fileUrl(absolute)];
+  const args = ['-v', 'error', ...safeInputArgs(ffprobe), '-print_format', 'json', '-show_format', '-show_streams', fileUrl(absolute)];
   const result = await runTool(ffprobe, args, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
   throwIfAborted(options.signal);
   const stderr = result.stderr.trim();
+  if (/Format not on whitelist/i.test(stderr)) {
+    if (IMAGE_EXTENSIONS.test(absolute)) {
+      // ffmpeg's image2 demuxer claims image names (and expands %d patterns into sibling files); it is denied.
+      throw new InputError('STILL_IMAGE', `${path.basename(absolute)} is a still image (or an image-sequence name), not a video`, { details: { path: absolute } });
+    }
+    throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} is a playlist, reference list or image sequence; scenescope reads only self-contained media files`, { details: { path: absolute, stderr } });
+  }
   if (/not on whitelist|Protocol not found|Unsupported protocol/i.test(stderr)) {
     throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} refers to other files or network resources, which scenescope does not follow`, { details: { path: absolute, stderr } });
   }
@@ -187,7 +285,7 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
     if (/Operation not permitted|Unsafe file name/i.test(stderr)) {
       throw new InputError('EXTERNAL_REFERENCE', `${path.basename(absolute)} refers to other files, which scenescope does not follow`, { details: { path: absolute, stderr } });
     }
-    if (looksLikeContainer(await sniff(absolute)) || /partial file/i.test(stderr)) {
+    if (looksLikeContainer((await sniff(absolute)).head) || /partial file/i.test(stderr)) {
       throw new InputError('DECODE_FAILED', `${path.basename(absolute)} is truncated or corrupt: ffprobe cannot read its index${line ? ` (${line.replace(/^.*?: /, '')})` : ''}`, { details: { path: absolute, stderr } });
     }
     throw new InputError('UNSUPPORTED_FORMAT', `${path.basename(absolute)} is not a video file ffmpeg can read${line ? ` (${line.replace(/^.*?: /, '')})` : ''}`, { details: { path: absolute, stderr } });
@@ -262,6 +360,10 @@ export async function probe(filePath: string, options: ProbeOptions = {}): Promi
     nb_frames: nbFrames,
     pix_fmt: typeof video['pix_fmt'] === 'string' ? video['pix_fmt'] : null,
     raw_format_name: rawFormat,
+    duration: num(video['duration']) ?? tagDuration(tags['DURATION'] ?? tags['duration']),
+    container_duration: num(format['duration']),
+    container_start_time: num(format['start_time']),
+    complete: rawFormat.split(',').includes('ogg') ? await oggComplete(absolute, size) : null,
   };
   return { path: absolute, metadata, stream };
 }

@@ -7,11 +7,11 @@
  * snapshot (`<from>/<id>/onnx/<file>`), or flat (`<from>/<file>`, when it holds one model).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { constants as fsConstants, createReadStream, statSync } from 'node:fs';
+import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ModelError, throwIfAborted } from '../errors.js';
-import { checkFile, checkModel, defaultModelsDir, loadManifest, modelDir, type ModelEntry, type ModelFile, type ModelStatus } from './registry.js';
+import { checkFile, checkModel, defaultModelsDir, jsonShapeProblem, loadManifest, modelDir, type ModelEntry, type ModelFile, type ModelStatus } from './registry.js';
 
 /** What happened to one file. */
 export interface FileAction {
@@ -93,9 +93,55 @@ export function temporaryPath(destination: string): string {
  */
 export function mismatch(file: ModelFile, size: number, sha256: string): string | undefined {
   if (file.bytes !== undefined && size !== file.bytes) return `${file.name} has ${size} bytes, expected ${file.bytes}`;
+  if (file.maxBytes !== undefined && size > file.maxBytes) return `${file.name} has ${size} bytes, more than the ${file.maxBytes} allowed`;
   if (file.sha256 !== '' && sha256 !== file.sha256) return `${file.name} fails verification: sha256 ${sha256}, expected ${file.sha256}`;
   return undefined;
 }
+
+/**
+ * {@link mismatch}, then the JSON shape of a file that has no pinned hash (read from `path`, already bounded by
+ * `maxBytes`).
+ * @internal shared by install and fetch.
+ */
+export async function verifyProblem(file: ModelFile, path: string, size: number, sha256: string): Promise<string | undefined> {
+  const bad = mismatch(file, size, sha256);
+  if (bad !== undefined || file.json === undefined || file.sha256 !== '') return bad;
+  return jsonShapeProblem(file, await readFile(path));
+}
+
+/**
+ * The model's folder inside the models folder, created when absent. A symbolic link there (or anything but a
+ * directory) is refused: whoever can write into a shared models folder must not be able to redirect our writes.
+ * @throws ModelError MODEL_UNAVAILABLE.
+ */
+export async function ensureModelDir(modelsDir: string, dir: string): Promise<void> {
+  await mkdir(modelsDir, { recursive: true });
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const info = await lstat(dir);
+  if (info.isSymbolicLink() || !info.isDirectory()) {
+    throw new ModelError('MODEL_UNAVAILABLE', `${dir} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to write model files through it`, { details: { dir } });
+  }
+}
+
+/**
+ * Remove whatever sits at a model file's final name when it is not a regular file we may replace (a symbolic
+ * link is unlinked, never followed), so the final rename cannot be redirected.
+ */
+export async function clearDestination(destination: string): Promise<void> {
+  try {
+    const info = await lstat(destination);
+    if (info.isSymbolicLink() || !info.isFile()) await rm(destination, { force: true, recursive: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** Flags for a new temporary file: created here and now (never an existing file), never through a link. */
+export const EXCLUSIVE_CREATE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (fsConstants.O_NOFOLLOW ?? 0);
 
 /** Copy `source` to `destination` through a temporary file, verifying on the way; atomic rename at the end. */
 async function copyVerified(source: string, destination: string, file: ModelFile, report: (done: number, total: number | undefined) => void, signal?: AbortSignal): Promise<number> {
@@ -103,7 +149,7 @@ async function copyVerified(source: string, destination: string, file: ModelFile
   const tmp = temporaryPath(destination);
   const hash = createHash('sha256');
   let size = 0;
-  const handle = await open(tmp, 'w');
+  const handle = await open(tmp, EXCLUSIVE_CREATE, 0o644);
   try {
     for await (const chunk of createReadStream(source, signal === undefined ? { highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20, signal })) {
       const buffer = chunk as Buffer;
@@ -120,11 +166,12 @@ async function copyVerified(source: string, destination: string, file: ModelFile
     throw error;
   }
   await handle.close();
-  const bad = mismatch(file, size, hash.digest('hex'));
+  const bad = await verifyProblem(file, tmp, size, hash.digest('hex'));
   if (bad !== undefined) {
     await rm(tmp, { force: true });
     throw new ModelError('MODEL_UNAVAILABLE', `${bad} (source ${source}); not installed`, { details: { source, file: file.name } });
   }
+  await clearDestination(destination);
   await rename(tmp, destination);
   return size;
 }
@@ -190,7 +237,7 @@ export async function installModels(options: InstallOptions): Promise<InstallRep
         continue;
       }
       try {
-        await mkdir(dir, { recursive: true });
+        await ensureModelDir(modelsDir, dir);
         const bytes = await copyVerified(source, destination, file, (done, total) => options.onProgress?.({ id: entry.id, file: file.name, done, total }), options.signal);
         actions.push({ id: entry.id, file: file.name, action: 'installed', bytes });
       } catch (error) {

@@ -44,6 +44,16 @@ export interface ModelFile {
    * `models fetch` skips such files with this explanation; install them with `models install --from`.
    */
   derived?: string;
+  /**
+   * Upper bound in bytes for a file whose exact size is not pinned (`bytes` absent): a download or copy past it
+   * is refused, so a hostile mirror cannot fill the disk.
+   */
+  maxBytes?: number;
+  /**
+   * For a JSON file without a pinned sha256: it must parse as a JSON object holding these top-level keys
+   * (an empty list: any object). Checked on install, on fetch and on every verified lookup.
+   */
+  json?: string[];
 }
 
 /** One model, as listed in the manifest. */
@@ -217,10 +227,15 @@ export function parseManifest(raw: unknown, source = 'manifest'): ModelEntry[] {
       if (o.bytes !== undefined && (typeof o.bytes !== 'number' || !Number.isSafeInteger(o.bytes) || o.bytes < 0)) throw bad(`${fw}.bytes must be a non-negative integer`);
       if (o.optional !== undefined && typeof o.optional !== 'boolean') throw bad(`${fw}.optional must be a boolean`);
       if (o.derived !== undefined && typeof o.derived !== 'string') throw bad(`${fw}.derived must be a string`);
+      if (o.maxBytes !== undefined && (typeof o.maxBytes !== 'number' || !Number.isSafeInteger(o.maxBytes) || o.maxBytes <= 0)) throw bad(`${fw}.maxBytes must be a positive integer`);
+      if (o.json !== undefined && (!Array.isArray(o.json) || !o.json.every((k) => typeof k === 'string'))) throw bad(`${fw}.json must be an array of key names`);
+      if (o.sha256 === '' && o.bytes === undefined && o.maxBytes === undefined) throw bad(`${fw} pins neither sha256 nor bytes, so it needs maxBytes`);
       const file: ModelFile = { name: o.name, sha256: o.sha256, url: o.url };
       if (o.bytes !== undefined) file.bytes = o.bytes as number;
       if (o.optional === true) file.optional = true;
       if (typeof o.derived === 'string') file.derived = o.derived;
+      if (o.maxBytes !== undefined) file.maxBytes = o.maxBytes as number;
+      if (Array.isArray(o.json)) file.json = [...(o.json as string[])];
       return file;
     });
     if (files.every((f) => f.optional === true)) throw bad(`${where}.files must hold at least one required file`);
@@ -298,6 +313,24 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return digest;
 }
 
+/**
+ * Why the bytes of a JSON file without a pinned hash do not have the shape its manifest line asks for
+ * (`json`), or undefined when they do (or when no shape is asked for).
+ */
+export function jsonShapeProblem(file: ModelFile, bytes: Buffer): string | undefined {
+  if (file.json === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    return `${file.name} is not valid JSON (${(error as Error).message})`;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${file.name} is not a JSON object`;
+  const absent = file.json.filter((key) => !(key in (value as Record<string, unknown>)));
+  if (absent.length > 0) return `${file.name} lacks the key${absent.length > 1 ? 's' : ''} ${absent.map((k) => `"${k}"`).join(', ')}`;
+  return undefined;
+}
+
 /** Check one file against its manifest line. */
 export async function checkFile(path: string, file: ModelFile, verify: boolean, signal?: AbortSignal): Promise<ModelFileStatus> {
   const base = { name: file.name, path, optional: file.optional === true };
@@ -312,8 +345,22 @@ export async function checkFile(path: string, file: ModelFile, verify: boolean, 
   if (file.bytes !== undefined && size !== file.bytes) {
     return { ...base, state: 'corrupt', reason: `${file.name} has ${size} bytes, expected ${file.bytes}` };
   }
+  if (file.maxBytes !== undefined && size > file.maxBytes) {
+    return { ...base, state: 'corrupt', reason: `${file.name} has ${size} bytes, more than the ${file.maxBytes} allowed` };
+  }
   if (!verify) return { ...base, state: 'unverified' };
-  if (file.sha256 === '') return { ...base, state: 'unverified', reason: `${file.name} has no pinned sha256 (presence and size checked only)` };
+  if (file.sha256 === '') {
+    if (file.json !== undefined) {
+      let problem: string | undefined;
+      try {
+        problem = jsonShapeProblem(file, readFileSync(path));
+      } catch (error) {
+        problem = `${file.name} cannot be read: ${(error as Error).message}`;
+      }
+      if (problem !== undefined) return { ...base, state: 'corrupt', reason: problem };
+    }
+    return { ...base, state: 'unverified', reason: `${file.name} has no pinned sha256 (presence, size bound${file.json === undefined ? '' : ' and JSON shape'} checked only)` };
+  }
   let digest: string;
   try {
     digest = await sha256File(path, signal);

@@ -2,6 +2,7 @@
  * Option validation at the public boundary: tiny predicates and one message format
  * ("Expected integer between 1 and 100 for quality but received 200 of type number").
  */
+import { fileURLToPath } from 'node:url';
 import { OptionError } from '../errors.js';
 
 function describe(value: unknown): string {
@@ -111,4 +112,23 @@ export function plainOptions(what: string, input: unknown, known: readonly strin
 export function opt<T>(object: Record<string, unknown>, key: string, fallback: T, check: (name: string, value: unknown) => T, prefix = ''): T {
   const value = object[key];
   return value === undefined ? fallback : check(prefix + key, value);
+}
+
+/**
+ * A video path given to a public call: a non-empty string, or a `file:` URL (converted to a path). Anything else
+ * (undefined, a number, a Buffer, an http: URL, "") is an INVALID_OPTION error, before any file is looked at.
+ */
+export function inputPath(name: string, value: unknown): string {
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw new OptionError(`Expected a path or a file: URL for ${name} but received a ${value.protocol} URL`);
+    try {
+      return fileURLToPath(value);
+    } catch (error) {
+      throw new OptionError(`Expected a path or a file: URL for ${name} but received ${value.href} (${(error as Error).message})`, { cause: error });
+    }
+  }
+  if (typeof value !== 'string') throw invalid('a path (string) or a file: URL', name, value);
+  if (value === '') throw new OptionError(`Expected a non-empty path for ${name} but received an empty string`);
+  if (value.includes('\0')) throw new OptionError(`Expected a path without NUL characters for ${name}`);
+  return value;
 }
