@@ -34,7 +34,7 @@ suite('input validation at the public boundary', () => {
     for (const value of [undefined, 42, Buffer.from(clip), new URL('http://127.0.0.1/x.mp4'), null, {}]) {
       await assert.rejects(detectScenes(value as never), isCode('INVALID_OPTION', /for the video path/));
     }
-    assert.throws(() => analyzeFile(42 as never), isCode('INVALID_OPTION'));
+    await assert.rejects(analyzeFile(42 as never), isCode('INVALID_OPTION'));
   });
 
   test('detectScenes("") is INVALID_OPTION, not NOT_A_FILE for the working folder', async () => {
@@ -143,7 +143,7 @@ suite("getThumbnail reads only inside the library's assets folder", () => {
     fs.writeFileSync(path.join(assets, 'ok.jpg'), 'jpeg bytes');
     fs.symlinkSync(secret, path.join(assets, 'link.jpg'));
     const paths: Record<string, string> = { inside: path.join(assets, 'ok.jpg'), outside: secret, link: path.join(assets, 'link.jpg'), dotdot: path.join(assets, '..', 'secret.txt') };
-    const store = { getScene: async (id: string) => ({ thumbnail_path: paths[id]!, errors: [] }) };
+    const store = { getScene: async (id: string) => ({ thumbnail_path: paths[id]!, errors: [] }), readAsset: async () => null };
     const api = new VideoScenesApi({ store, assetsDir: assets, ffmpeg: {}, maxRetries: 0 } as never);
     assert.equal((await api.getThumbnail('inside')).toString(), 'jpeg bytes');
     for (const id of ['outside', 'link', 'dotdot']) {

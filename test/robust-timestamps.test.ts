@@ -5,7 +5,7 @@
  * tags have their timestamps moved 2.5 s back (FLV tags are plain bytes, and ffmpeg 4.1 has no setts filter).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, suite, test } from 'node:test';
 import { analyzeFile } from '../src/api/analyze.js';
@@ -94,6 +94,8 @@ suite('timestamps that go backwards give monotone scenes', () => {
   });
 
   test('analyze completes; a scene whose keyframe cannot be decoded keeps the failure', async () => {
+    // An empty models folder: the analysis runs without models (a folder that does not exist is an error).
+    mkdirSync(path.join(dir, 'no-models'), { recursive: true });
     const result = await analyzeFile(clip, { modelsDir: path.join(dir, 'no-models'), ocr: false, caption: false, thumbnailsDir: path.join(dir, 'thumbs') });
     assertMonotone(result.scenes);
     for (const scene of result.scenes) {
