@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { AbortError, throwIfAborted } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
@@ -13,6 +12,7 @@ import type { Boundary, Scene } from '../detect/types.js';
 import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { dataDir, thumbnailsDir as defaultThumbnailsDir } from '../util/paths.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
 
@@ -81,10 +81,9 @@ export interface AnalysisResult {
 const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
 const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
 
-/** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
+/** The default data folder (decided in one place, src/util/paths.ts: SCENESCOPE_DATA_DIR, XDG_DATA_HOME, platform folders). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (process.platform === 'win32') return path.join(env['LOCALAPPDATA'] ?? path.join(homedir(), 'AppData', 'Local'), 'scenescope');
-  return path.join(env['XDG_DATA_HOME'] ?? path.join(homedir(), '.local', 'share'), 'scenescope');
+  return dataDir({ env });
 }
 
 interface Resolved {
@@ -183,7 +182,7 @@ function toAnalyzedScene(result: DetectResult, scene: Scene, id: string, e: Scen
 export async function* enrichScenes(result: DetectResult, options: AnalyzeOptions = {}, onProgress?: (done: number, total: number) => void): AsyncGenerator<AnalyzedScene, EnricherModelStatus[]> {
   const resolved = resolveAnalyzeOptions(options);
   const videoKey = createHash('sha1').update(result.probe.path).digest('hex').slice(0, 12);
-  const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultDataDir(), 'thumbnails', videoKey));
+  const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultThumbnailsDir(), videoKey));
   resolved.enrich.thumbnails = { ...resolved.enrich.thumbnails!, dir: thumbsDir };
   const { createEnricher } = await import('../enrich/index.js');
   const enricher = await createEnricher(resolved.enrich);
