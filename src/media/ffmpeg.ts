@@ -21,7 +21,7 @@ export interface FfmpegPaths {
 export interface FfmpegPathOptions {
   /** Path to ffmpeg. Default: `SCENESCOPE_FFMPEG_PATH`, else `@ffmpeg-installer/ffmpeg`. */
   ffmpegPath?: string | undefined;
-  /** Path to ffprobe. Default: `SCENESCOPE_FFPROBE_PATH`, else `ffprobe-static`. */
+  /** Path to ffprobe. Default: `SCENESCOPE_FFPROBE_PATH`, else `@ffprobe-installer/ffprobe`. */
   ffprobePath?: string | undefined;
 }
 
@@ -49,9 +49,10 @@ function bundledPaths(): FfmpegPaths {
     bundledErrors.push(`@ffmpeg-installer/ffmpeg: ${String(error)}`);
   }
   try {
-    ffprobe = unasar((require('ffprobe-static') as { path: string }).path);
+    // One platform's binary (an optional dependency per platform), not ffprobe-static's six (336 MB).
+    ffprobe = unasar((require('@ffprobe-installer/ffprobe') as { path: string }).path);
   } catch (error) {
-    bundledErrors.push(`ffprobe-static: ${String(error)}`);
+    bundledErrors.push(`@ffprobe-installer/ffprobe: ${String(error)}`);
   }
   bundled = { ffmpeg, ffprobe };
   return bundled;
