@@ -55,6 +55,12 @@ export const ERROR_CODES = {
   RETRY_LIMIT: 'retry limit reached',
   /** A job failed. */
   JOB_FAILED: 'job failed',
+  /** The command line is wrong: unknown command or option, missing or malformed value (CLI exit code 2). */
+  USAGE: 'usage error',
+  /** A result could not be written: full disk, closed pipe, no permission. */
+  OUTPUT_FAILED: 'output could not be written',
+  /** ffmpeg failed to write a scene file or image (split, images). */
+  ENCODE_FAILED: 'encode failed',
   /** Anything unexpected: a bug. */
   INTERNAL: 'internal error',
 } as const;
