@@ -11,7 +11,7 @@ import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
-import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, integerIn, invalid, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { dataDir, thumbnailsDir as defaultThumbnailsDir } from '../util/paths.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
@@ -31,6 +31,11 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   modelsDir?: string;
   /** Read on-screen text. Default true. */
   ocr?: boolean;
+  /**
+   * Languages of the on-screen text to read, e.g. ["eng", "deu"] (`scenescope analyze --ocr-lang eng,deu`).
+   * Default: the OCR step's default. Accepted and validated here; the OCR step decides what each name selects.
+   */
+  ocrLanguages?: string[];
   /** Use an installed image captioner for the description. Default true. */
   caption?: boolean;
   /** A captioner folder (Optimum's VisionEncoderDecoder layout) to use as is, without the registry's checks. */
@@ -78,8 +83,8 @@ export interface AnalysisResult {
   thumbnails_dir: string;
 }
 
-const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
-const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
+const ENRICH_KEYS = ['modelsDir', 'ocr', 'ocrLanguages', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
+const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
 
 /** The default data folder (decided in one place, src/util/paths.ts: SCENESCOPE_DATA_DIR, XDG_DATA_HOME, platform folders). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -104,6 +109,10 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   };
   const modelsDir = opt<string | undefined>(o, 'modelsDir', undefined, string);
   if (modelsDir !== undefined) enrich.modelsDir = modelsDir;
+  const ocrLanguages = o['ocrLanguages'];
+  if (ocrLanguages !== undefined && (!Array.isArray(ocrLanguages) || ocrLanguages.length === 0 || ocrLanguages.some((l) => typeof l !== 'string' || !/^[A-Za-z_]{2,16}$/.test(l)))) {
+    throw invalid('a non-empty array of language names such as ["eng", "deu"]', 'ocrLanguages', ocrLanguages);
+  }
   const captionModelDir = opt<string | undefined>(o, 'captionModelDir', undefined, string);
   if (captionModelDir !== undefined) enrich.captionModelDir = captionModelDir;
   const concurrency = opt<number | undefined>(o, 'concurrency', undefined, (n, v) => integerIn(n, v, 1, 64));
@@ -139,7 +148,9 @@ export function sceneFrames(result: DetectResult, scene: Scene): EnrichFrame[] {
   const f = result.features;
   const at = (i: number, name: (typeof SCALAR_NAMES)[number]): number => f.scalars[i * SCALAR_COUNT + SCALAR_NAMES.indexOf(name)]!;
   const frames: EnrichFrame[] = [];
-  for (let i = scene.start_frame; i < scene.end_frame; i++) {
+  // Scene frames are whole-video frame numbers; the features start at frameOffset (a --start range).
+  for (let k = scene.start_frame; k < scene.end_frame; k++) {
+    const i = k - result.frameOffset;
     frames.push({ time: f.times[i]!, mean_luma: at(i, 'mean_luma'), std_luma: at(i, 'std_luma'), sharpness: at(i, 'sharpness'), delta_lum: at(i, 'delta_lum') });
   }
   return frames;

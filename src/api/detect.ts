@@ -4,7 +4,7 @@
  * flat however long the video is.
  */
 import { stat } from 'node:fs/promises';
-import { detectBoundaries, resolveDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
+import { detectBoundaries, resolveDetectionOptions, resolveStandaloneDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
 import { seriesFromBatches, type FeatureSeries } from '../detect/series.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import { AbortError, throwIfAborted } from '../errors.js';
@@ -13,7 +13,7 @@ import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
-import { bool, func, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
+import { bool, func, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
 import { readStats, writeStats, type StatsIdentity } from './stats.js';
 
 /** Progress of a detection run. */
@@ -52,6 +52,14 @@ export interface DetectOptions {
    * and left accuracy unchanged on two generated corpora and the peer clips (benchmarks/speed, docs/benchmarks.md).
    */
   skipLoopFilter?: boolean;
+  /**
+   * Analyse from this position, in seconds (default 0). Only the range is decoded: ffmpeg seeks first (fast),
+   * then drops frames up to the position (exact). Frames, times and scenes of the result stay on the video's own
+   * timeline: with `start: 10`, the first scene starts at about 10 s, at the frame index it has in the whole video.
+   */
+  start?: number;
+  /** Stop before this position, in seconds (exclusive; default the end of the video). */
+  end?: number;
   ffmpegPath?: string;
   ffprobePath?: string;
   signal?: AbortSignal;
@@ -67,13 +75,15 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   batchFrames: number;
   analysisArea: number;
   skipLoopFilter: boolean;
+  start: number;
+  end: number | undefined;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: DetectProgress) => void) | undefined;
 }
 
-const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal', 'onProgress'] as const;
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'signal', 'onProgress'] as const;
 
 /** Validate detectScenes options once, at the boundary. */
 export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
@@ -87,11 +97,19 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     batchFrames: opt(o, 'batchFrames', 64, (n, v) => integerIn(n, v, 1, 4096)),
     analysisArea: opt(o, 'analysisArea', 20736, (n, v) => numberIn(n, v, 1024, 1_000_000)),
     skipLoopFilter: opt(o, 'skipLoopFilter', true, bool),
+    ...range(o),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
     signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
     onProgress: opt<((p: DetectProgress) => void) | undefined>(o, 'onProgress', undefined, func),
   };
+}
+
+function range(o: Record<string, unknown>): { start: number; end: number | undefined } {
+  const start = opt(o, 'start', 0, (n, v) => numberIn(n, v, 0, 1e7));
+  const end = opt<number | undefined>(o, 'end', undefined, (n, v) => numberIn(n, v, 0, 1e7));
+  if (end !== undefined && end <= start) throw invalid(`end after start (${start})`, 'end', end);
+  return { start, end };
 }
 
 /** What detectScenes returns: the JSON contract's fields plus the features and scores behind them. */
@@ -113,6 +131,11 @@ export interface DetectResult {
   probe: ProbeResult;
   /** Where the features came from: "native", "typescript" or "stats". */
   featureSource: string;
+  /**
+   * Index in the whole video of the first analysed frame (0 unless `start` was given): `features` frame i is the
+   * video's frame `frameOffset + i`, while boundaries and scenes already carry whole-video frame numbers.
+   */
+  frameOffset: number;
 }
 
 /**
@@ -126,7 +149,9 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
   const times = new FrameTimes();
   const batches: FeatureBatch[] = [];
   const inflight: Promise<void>[] = [];
-  const total = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
+  const whole = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
+  const rangeEnd = options.end ?? probed.metadata.duration_seconds;
+  const total = options.start > 0 || options.end !== undefined ? (rangeEnd !== null ? Math.max(1, Math.round((rangeEnd - options.start) * probed.stream.frame_rate)) : null) : whole;
   let done = 0;
   let lastReport = 0;
   const report = (force = false): void => {
@@ -153,6 +178,8 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
       ffmpegPath: options.ffmpegPath,
       ffprobePath: options.ffprobePath,
       signal: options.signal,
+      start: options.start > 0 ? options.start : undefined,
+      end: options.end,
     })) {
       const at = slot++;
       const count = batch.count;
@@ -176,7 +203,12 @@ export async function computeFeatureSeries(probed: ProbeResult, options: Resolve
   } finally {
     if (ownPool) await pool.close();
   }
-  return { series: seriesFromBatches(batches, times.seconds(), probed.stream.frame_rate), backend: pool.info().backend };
+  // With a range, times are shifted onto the video's own timeline (the seek point plus the first frame's pts).
+  const seconds = times.seconds();
+  const shift = options.start > 0 ? options.start + times.firstSeconds() : 0;
+  // Rounded to the nanosecond so that 0.4 + 0.8 is 1.2 and times match those of a whole-video run.
+  if (shift !== 0) for (let i = 0; i < seconds.length; i++) seconds[i] = Math.round((seconds[i]! + shift) * 1e9) / 1e9;
+  return { series: seriesFromBatches(batches, seconds, probed.stream.frame_rate), backend: pool.info().backend };
 }
 
 /**
@@ -198,12 +230,14 @@ export async function detectScenes(filePath: string, options?: DetectOptions): P
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
   const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
+  const duration = probed.metadata.duration_seconds;
+  if (resolved.start > 0 && duration !== null && resolved.start >= duration) throw invalid(`a start before the end of the video (${duration.toFixed(3)} s)`, 'start', resolved.start);
   let series: FeatureSeries | null = null;
   let source = 'stats';
   let identity: StatsIdentity | undefined;
   if (resolved.statsFile !== undefined) {
     const info = await stat(probed.path);
-    identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate };
+    identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate, range: `${resolved.start}-${resolved.end ?? 'end'}` };
     series = await readStats(resolved.statsFile, identity);
   }
   if (series === null) {
@@ -212,7 +246,8 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
     source = computed.backend;
   }
   throwIfAborted(resolved.signal);
-  const detection = detectBoundaries(series, resolved);
+  const frameOffset = resolved.start > 0 && series.count > 0 ? Math.round(series.times[0]! * probed.stream.frame_rate) : 0;
+  const detection = shiftFrames(detectBoundaries(series, resolved), frameOffset);
   if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') await writeStats(resolved.statsFile, series, identity, detection.scores);
   return {
     schema_version: 1,
@@ -227,7 +262,29 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
     features: series,
     probe: probed,
     featureSource: source,
+    frameOffset,
   };
+}
+
+/** Boundaries and scenes renumbered onto the whole video's frames (times are already on its timeline). */
+function shiftFrames(detection: DetectionResult, offset: number): DetectionResult {
+  if (offset === 0) return detection;
+  return {
+    ...detection,
+    boundaries: detection.boundaries.map((b) => ({ ...b, frame: b.frame + offset, start_frame: b.start_frame + offset, end_frame: b.end_frame + offset })),
+    scenes: detection.scenes.map((s) => ({ ...s, start_frame: s.start_frame + offset, end_frame: s.end_frame + offset })),
+  };
+}
+
+/**
+ * Run other detectors (or thresholds) on a result's features, without decoding again: several detectors from
+ * one decode. The returned result shares the features and probe of `result`.
+ * @throws OptionError for bad detection options.
+ */
+export function detectAgain(result: DetectResult, options: Pick<DetectOptions, 'detector' | 'threshold' | 'minSceneLen' | 'flashSuppression'>): DetectResult {
+  const resolved = resolveStandaloneDetectionOptions(options);
+  const detection = shiftFrames(detectBoundaries(result.features, resolved), result.frameOffset);
+  return { ...result, boundaries: detection.boundaries, scenes: detection.scenes, detector: detection.detector, threshold: detection.threshold, scores: detection.scores };
 }
 
 /** The JSON contract of `scenescope detect --format json` (schema_version 1). */
