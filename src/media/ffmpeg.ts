@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { DecodeError } from '../errors.js';
 
@@ -54,8 +54,26 @@ function bundledPaths(): FfmpegPaths {
   } catch (error) {
     bundledErrors.push(`@ffprobe-installer/ffprobe: ${String(error)}`);
   }
-  bundled = { ffmpeg, ffprobe };
+  bundled = { ffmpeg: executable(ffmpeg), ffprobe: executable(ffprobe) };
   return bundled;
+}
+
+/**
+ * The installer packages ship their binary without the execute bit and set it in a postinstall script, which
+ * does not run with --ignore-scripts or an unapproved script (npm 11). Set it here then, when we may.
+ */
+function executable(file: string): string {
+  if (file === '' || process.platform === 'win32') return file;
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    try {
+      chmodSync(file, 0o755);
+    } catch (error) {
+      bundledErrors.push(`${file} is not executable and cannot be made so: ${(error as Error).message}`);
+    }
+  }
+  return file;
 }
 
 /**
