@@ -71,6 +71,12 @@ export const ERROR_CODES = {
   JOB_FAILED: 'job failed',
   /** A write failed because the disk (or the quota) is full: free space and retry. */
   DISK_FULL: 'disk full',
+  /** The command line is wrong: unknown command or option, missing or malformed value (CLI exit code 2). */
+  USAGE: 'usage error',
+  /** A result could not be written: full disk, closed pipe, no permission. */
+  OUTPUT_FAILED: 'output could not be written',
+  /** ffmpeg failed to write a scene file or image (split, images). */
+  ENCODE_FAILED: 'encode failed',
   /** Anything unexpected: a bug. */
   INTERNAL: 'internal error',
 } as const;

@@ -157,7 +157,7 @@ suite('detection on generated clips', () => {
     const first = await detectScenes(file, { statsFile: stats });
     assert.notEqual(first.featureSource, 'stats');
     assert.ok(existsSync(stats));
-    const header = readFileSync(stats, 'utf8').split('\n')[1]!;
+    const header = readFileSync(stats, 'utf8').split('\n')[0]!;
     assert.match(header, /^frame,time,delta_hue,delta_sat,delta_lum,delta_edges,/);
     const again = await detectScenes(file, { statsFile: stats, detector: 'content' });
     assert.equal(again.featureSource, 'stats');

@@ -89,7 +89,7 @@ suite('scenescope CLI', () => {
   });
 
   test('info reports the feature backend and why', async () => {
-    const result = await cli(['info']);
+    const result = await cli(['info', '--json']);
     const info = JSON.parse(result.stdout) as { features: { backend: string; native: { loaded: boolean; errors: string[] } } };
     assert.ok(['native', 'typescript'].includes(info.features.backend));
     if (info.features.backend === 'typescript') assert.ok(info.features.native.errors.length > 0, 'a fallback says why');

@@ -196,11 +196,12 @@ suite('features: native addon and TypeScript twin', () => {
       };
       assert.equal(out.fallback.backend, 'typescript');
       assert.equal(out.fallback.native.loaded, false);
-      assert.equal(out.fallback.native.errors.length, 2);
+      assert.equal(out.fallback.native.errors.length, 3);
       assert.match(out.fallback.native.errors[0]!, /build[\\/]Release[\\/]scenescope_native\.node: not found$/);
       assert.match(out.fallback.native.errors[1]!, /build[\\/]Debug[\\/]scenescope_native\.node: not found$/);
+      assert.match(out.fallback.native.errors[2]!, new RegExp(`prebuilds[\\\\/]${process.platform}-${process.arch}[\\\\/]scenescope_native\\.node: not found$`));
       assert.equal(out.thrown?.code, 'NATIVE_UNAVAILABLE');
-      assert.match(out.thrown.message, /Release[\\/]scenescope_native\.node: not found; .*Debug[\\/]scenescope_native\.node: not found\); run npm run build:native$/);
+      assert.match(out.thrown.message, /Release[\\/]scenescope_native\.node: not found; .*Debug[\\/]scenescope_native\.node: not found; .*prebuilds.*: not found\); run npm run build:native in the scenescope folder \(g\+\+ and make needed\)$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -90,7 +90,7 @@ suite('library CLI commands', { skip }, () => {
     assert.equal((await run('export', [mediaId, '--format', 'csv', '--output', out, '--library', db])).code, 0);
     const bad = await run('export', [mediaId, '--format', 'xml', '--library', db]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^scenescope: --format must be one of json, csv, edl, vtt, got "xml"\n/);
+    assert.match(bad.stderr, /^scenescope: error \[USAGE\]: --format must be one of json, csv, edl, vtt, got "xml"\n/);
   });
 
   test('retry and cancel refuse a completed job with exit code 1 and the error code', async () => {

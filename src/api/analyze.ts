@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { AbortError, OptionError, ScenescopeError, throwIfAborted } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
@@ -15,7 +14,8 @@ import type { TagScore } from '../enrich/describe.js';
 import { degradedFeatures, type DegradedFeature } from '../enrich/degraded.js';
 import { requireModelsDir } from '../models/registry.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
-import { bool, inputPath, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, inputPath, integerIn, invalid, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { dataDir, thumbnailsDir as defaultThumbnailsDir } from '../util/paths.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
 import { withAnalysisSlot } from './limit.js';
@@ -36,6 +36,11 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   modelsDir?: string;
   /** Read on-screen text. Default true. */
   ocr?: boolean;
+  /**
+   * Languages of the on-screen text to read, e.g. ["eng", "deu"] (`scenescope analyze --ocr-lang eng,deu`).
+   * Default: the OCR step's default. Accepted and validated here; the OCR step decides what each name selects.
+   */
+  ocrLanguages?: string[];
   /** Use an installed image captioner for the description. Default true. */
   caption?: boolean;
   /** A captioner folder (Optimum's VisionEncoderDecoder layout) to use as is, without the registry's checks. */
@@ -108,13 +113,12 @@ export interface EmbeddingsFile {
   scenes: { scene_id: string; scene_index: number; model: string; dimension: number; vector: number[] }[];
 }
 
-const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress', 'embeddings', 'embeddingsFile'] as const;
-const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal'] as const;
+const ENRICH_KEYS = ['modelsDir', 'ocr', 'ocrLanguages', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress', 'embeddings', 'embeddingsFile'] as const;
+const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal'] as const;
 
-/** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
+/** The default data folder (decided in one place, src/util/paths.ts: SCENESCOPE_DATA_DIR, XDG_DATA_HOME, platform folders). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (process.platform === 'win32') return path.join(env['LOCALAPPDATA'] ?? path.join(homedir(), 'AppData', 'Local'), 'scenescope');
-  return path.join(env['XDG_DATA_HOME'] ?? path.join(homedir(), '.local', 'share'), 'scenescope');
+  return dataDir({ env });
 }
 
 interface Resolved {
@@ -137,6 +141,10 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   };
   const modelsDir = opt<string | undefined>(o, 'modelsDir', undefined, string);
   if (modelsDir !== undefined) enrich.modelsDir = modelsDir;
+  const ocrLanguages = o['ocrLanguages'];
+  if (ocrLanguages !== undefined && (!Array.isArray(ocrLanguages) || ocrLanguages.length === 0 || ocrLanguages.some((l) => typeof l !== 'string' || !/^[A-Za-z_]{2,16}$/.test(l)))) {
+    throw invalid('a non-empty array of language names such as ["eng", "deu"]', 'ocrLanguages', ocrLanguages);
+  }
   const captionModelDir = opt<string | undefined>(o, 'captionModelDir', undefined, string);
   if (captionModelDir !== undefined) enrich.captionModelDir = captionModelDir;
   const concurrency = opt<number | undefined>(o, 'concurrency', undefined, (n, v) => integerIn(n, v, 1, 64));
@@ -176,8 +184,9 @@ function sceneIdFor(key: string, scene: Scene): string {
 
 /** The per-frame facts keyframe choice needs, for the frames of one scene. */
 export function sceneFrames(result: DetectResult, scene: Scene): EnrichFrame[] {
-  // One window per scene: the whole series of a long video never comes onto the heap.
-  const f = result.readFeatures(scene.start_frame, scene.end_frame);
+  // One window per scene: the whole series of a long video never comes onto the heap. Scene frames are
+  // whole-video frame numbers; the features start at frameOffset (a `start` range).
+  const f = result.readFeatures(scene.start_frame - result.frameOffset, scene.end_frame - result.frameOffset);
   const at = (i: number, name: (typeof SCALAR_NAMES)[number]): number => f.scalars[i * SCALAR_COUNT + SCALAR_NAMES.indexOf(name)]!;
   const frames: EnrichFrame[] = [];
   for (let i = 0; i < f.count; i++) {
@@ -253,7 +262,7 @@ async function writeEmbeddingsFile(file: string, doc: EmbeddingsFile): Promise<v
 export async function* enrichScenes(result: DetectResult, options: AnalyzeOptions = {}, onProgress?: (done: number, total: number) => void): AsyncGenerator<AnalyzedScene, EnricherModelStatus[]> {
   const resolved = resolveAnalyzeOptions(options);
   const videoKey = createHash('sha1').update(result.probe.path).digest('hex').slice(0, 12);
-  const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultDataDir(), 'thumbnails', videoKey));
+  const thumbsDir = path.resolve(resolved.thumbnailsDir ?? path.join(defaultThumbnailsDir(), videoKey));
   resolved.enrich.thumbnails = { ...resolved.enrich.thumbnails!, dir: thumbsDir };
   // Concurrent analyses with the same enrichment options share one enricher: one set of model sessions.
   const lease = await acquireEnricher(resolved.enrich);

@@ -5,7 +5,7 @@
  * memory stays flat however long the video is (8 bytes a frame for the frame times).
  */
 import { stat } from 'node:fs/promises';
-import { resolveDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
+import { detectBoundaries, resolveDetectionOptions, resolveStandaloneDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
 import type { FeatureSeries } from '../detect/series.js';
 import { detectWindowed, type SeriesSource, type WindowedDetection } from '../detect/windowed.js';
 import type { Boundary, Scene } from '../detect/types.js';
@@ -18,7 +18,7 @@ import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
-import { bool, func, inputPath, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
+import { bool, func, inputPath, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
 import { readStatsInto, writeStatsWindowed, type StatsIdentity } from './stats.js';
 
 /** Progress of a detection run. */
@@ -57,6 +57,14 @@ export interface DetectOptions {
    * and left accuracy unchanged on two generated corpora and the peer clips (benchmarks/speed, docs/benchmarks.md).
    */
   skipLoopFilter?: boolean;
+  /**
+   * Analyse from this position, in seconds (default 0). Only the range is decoded: ffmpeg seeks first (fast),
+   * then drops frames up to the position (exact). Frames, times and scenes of the result stay on the video's own
+   * timeline: with `start: 10`, the first scene starts at about 10 s, at the frame index it has in the whole video.
+   */
+  start?: number;
+  /** Stop before this position, in seconds (exclusive; default the end of the video). */
+  end?: number;
   ffmpegPath?: string;
   ffprobePath?: string;
   /** Fail with BUDGET_EXCEEDED once more frames than this decode. Default: no limit. */
@@ -76,6 +84,8 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   batchFrames: number;
   analysisArea: number;
   skipLoopFilter: boolean;
+  start: number;
+  end: number | undefined;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
   maxFrames: number | undefined;
@@ -84,7 +94,7 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   onProgress: ((progress: DetectProgress) => void) | undefined;
 }
 
-const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
 
 /** Validate detectScenes options once, at the boundary. */
 export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
@@ -98,6 +108,7 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     batchFrames: opt(o, 'batchFrames', 64, (n, v) => integerIn(n, v, 1, 4096)),
     analysisArea: opt(o, 'analysisArea', 20736, (n, v) => numberIn(n, v, 1024, 1_000_000)),
     skipLoopFilter: opt(o, 'skipLoopFilter', true, bool),
+    ...range(o),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
     maxFrames: opt<number | undefined>(o, 'maxFrames', undefined, (n, v) => integerIn(n, v, 1, Number.MAX_SAFE_INTEGER)),
@@ -105,6 +116,13 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
     onProgress: opt<((p: DetectProgress) => void) | undefined>(o, 'onProgress', undefined, func),
   };
+}
+
+function range(o: Record<string, unknown>): { start: number; end: number | undefined } {
+  const start = opt(o, 'start', 0, (n, v) => numberIn(n, v, 0, 1e7));
+  const end = opt<number | undefined>(o, 'end', undefined, (n, v) => numberIn(n, v, 0, 1e7));
+  if (end !== undefined && end <= start) throw invalid(`end after start (${start})`, 'end', end);
+  return { start, end };
 }
 
 /** What detectScenes returns: the JSON contract's fields plus the features and scores behind them. */
@@ -140,6 +158,11 @@ export interface DetectResult {
   probe: ProbeResult;
   /** Where the features came from: "native", "typescript" or "stats". */
   featureSource: string;
+  /**
+   * Index in the whole video of the first analysed frame (0 unless `start` was given): `features` frame i is the
+   * video's frame `frameOffset + i`, while boundaries and scenes already carry whole-video frame numbers.
+   */
+  frameOffset: number;
 }
 
 /**
@@ -156,7 +179,9 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
   const finished = new Map<number, FeatureBatch>();
   let nextToAppend = 0;
   const inflight: Promise<void>[] = [];
-  const total = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
+  const whole = probed.stream.nb_frames ?? (probed.metadata.duration_seconds !== null ? Math.round(probed.metadata.duration_seconds * probed.stream.frame_rate) : null);
+  const rangeEnd = options.end ?? probed.metadata.duration_seconds;
+  const total = options.start > 0 || options.end !== undefined ? (rangeEnd !== null ? Math.max(1, Math.round((rangeEnd - options.start) * probed.stream.frame_rate)) : null) : whole;
   let done = 0;
   let lastReport = 0;
   const report = (force = false): void => {
@@ -194,6 +219,8 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
       maxFrames: options.maxFrames,
       timeLimitMs: options.timeLimitMs,
       signal: options.signal,
+      start: options.start > 0 ? options.start : undefined,
+      end: options.end,
     })) {
       const at = slot++;
       const count = batch.count;
@@ -210,7 +237,12 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
       if (inflight.length >= maxInflight) await inflight.shift();
     }
     await Promise.all(inflight);
-    file.setTimes(times.seconds());
+    // With a range, times are shifted onto the video's own timeline (the seek point plus the first frame's pts),
+    // rounded to the nanosecond so that 0.4 + 0.8 is 1.2 and times match those of a whole-video run.
+    const seconds = times.seconds();
+    const shift = options.start > 0 ? options.start + times.firstSeconds() : 0;
+    if (shift !== 0) for (let i = 0; i < seconds.length; i++) seconds[i] = Math.round((seconds[i]! + shift) * 1e9) / 1e9;
+    file.setTimes(seconds);
     report(true);
   } catch (error) {
     await Promise.allSettled(inflight);
@@ -266,6 +298,8 @@ function fileSource(file: SeriesFile): SeriesSource {
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
   const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
+  const duration = probed.metadata.duration_seconds;
+  if (resolved.start > 0 && duration !== null && resolved.start >= duration) throw invalid(`a start before the end of the video (${duration.toFixed(3)} s)`, 'start', resolved.start);
   let file: SeriesFile | null = null;
   let tracks: TrackFile | null = null;
   let source = 'stats';
@@ -273,7 +307,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
   try {
     if (resolved.statsFile !== undefined) {
       const info = await stat(probed.path);
-      identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate };
+      identity = { format: 'scenescope-stats', version: 1, file_size: info.size, mtime_ms: Math.floor(info.mtimeMs), analysis: `${width}x${height}`, frame_rate: probed.stream.frame_rate, range: `${resolved.start}-${resolved.end ?? 'end'}` };
       let made: SeriesFile | null = null;
       try {
         file = await readStatsInto(resolved.statsFile, identity, (rate) => (made = new SeriesFile(rate)));
@@ -288,12 +322,15 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
       source = computed.backend;
     }
     throwIfAborted(resolved.signal);
-    const detection = detectWindowed(fileSource(file), resolved, {
+    const times = file.timesView();
+    const frameOffset = resolved.start > 0 && file.count > 0 ? Math.round(times[0]! * probed.stream.frame_rate) : 0;
+    const windowed = detectWindowed(fileSource(file), resolved, {
       onScores: (start, end, values) => {
         tracks ??= new TrackFile(values.length);
         tracks.append(values, end - start);
       },
     });
+    const detection = shiftFrames(windowed, frameOffset);
     const trackFile = tracks as TrackFile | null;
     const names = detection.scoreTracks.map((t) => t.name);
     const readTracks = (s: number, e: number): Float64Array => trackFile?.read(s, e) ?? new Float64Array(0);
@@ -301,7 +338,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
       const f = file;
       await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.read(s, e), trackNames: names, readTracks }, identity);
     }
-    return detectResult(probed, file, trackFile, detection, source);
+    return detectResult(probed, file, trackFile, detection, source, frameOffset);
   } catch (error) {
     file?.close();
     (tracks as TrackFile | null)?.close();
@@ -314,7 +351,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
  * are read on demand (`features` and `scores` read everything the first time they are used: for a long video,
  * read windows with `readFeatures`).
  */
-function detectResult(probed: ProbeResult, file: SeriesFile, tracks: TrackFile | null, detection: WindowedDetection, source: string): DetectResult {
+function detectResult(probed: ProbeResult, file: SeriesFile, tracks: TrackFile | null, detection: WindowedDetection, source: string, frameOffset: number): DetectResult {
   let features: FeatureSeries | undefined;
   let scores: DetectionResult['scores'] | undefined;
   const result = {
@@ -328,6 +365,7 @@ function detectResult(probed: ProbeResult, file: SeriesFile, tracks: TrackFile |
     threshold: detection.threshold,
     probe: probed,
     featureSource: source,
+    frameOffset,
     readFeatures: (start: number, end: number): FeatureSeries => file.read(start, end),
     release: (): void => {
       file.close();
@@ -353,6 +391,27 @@ function detectResult(probed: ProbeResult, file: SeriesFile, tracks: TrackFile |
     },
   });
   return result;
+}
+
+/** Boundaries and scenes renumbered onto the whole video's frames (times are already on its timeline). */
+function shiftFrames<T extends { boundaries: Boundary[]; scenes: Scene[] }>(detection: T, offset: number): T {
+  if (offset === 0) return detection;
+  return {
+    ...detection,
+    boundaries: detection.boundaries.map((b) => ({ ...b, frame: b.frame + offset, start_frame: b.start_frame + offset, end_frame: b.end_frame + offset })),
+    scenes: detection.scenes.map((s) => ({ ...s, start_frame: s.start_frame + offset, end_frame: s.end_frame + offset })),
+  };
+}
+
+/**
+ * Run other detectors (or thresholds) on a result's features, without decoding again: several detectors from
+ * one decode. The returned result shares the features and probe of `result`.
+ * @throws OptionError for bad detection options.
+ */
+export function detectAgain(result: DetectResult, options: Pick<DetectOptions, 'detector' | 'threshold' | 'minSceneLen' | 'flashSuppression'>): DetectResult {
+  const resolved = resolveStandaloneDetectionOptions(options);
+  const detection = shiftFrames(detectBoundaries(result.features, resolved), result.frameOffset);
+  return { ...result, boundaries: detection.boundaries, scenes: detection.scenes, detector: detection.detector, threshold: detection.threshold, scores: detection.scores };
 }
 
 /** The JSON contract of `scenescope detect --format json` (schema_version 1). */

@@ -1,10 +1,12 @@
 /**
  * Per-frame statistics as CSV, so detection can be re-run with other detectors and thresholds without decoding
- * again. The first line is a comment holding JSON that identifies the video (size, mtime) and the analysis
- * size; a stats file that does not match the video is recomputed, never trusted.
+ * again. The CSV is plain (a header row, then one row per frame) so any CSV reader takes it; what identifies
+ * the video (size, mtime), the analysis size and range sits in a sidecar `<file>.json` together with the CSV's
+ * byte length. A stats file whose sidecar is missing or does not match the video is recomputed, never trusted.
+ * Files from before the sidecar (identity in a `# {json}` first line) are still read.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, writeFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, writeFile, rename, rm, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import { ScenescopeError } from '../errors.js';
@@ -19,11 +21,13 @@ export interface StatsIdentity {
   mtime_ms: number;
   analysis: string;
   frame_rate: number;
+  /** The analysed range, "start-end" in seconds ("0-end" for the whole video). */
+  range?: string;
 }
 
 /** Write the series (and, for people reading the file, the detector's score tracks) to a CSV file. */
 export async function writeStats(file: string, series: FeatureSeries, identity: StatsIdentity, scores: readonly ScoreTrack[] = []): Promise<void> {
-  const lines: string[] = [`# ${JSON.stringify(identity)}`];
+  const lines: string[] = [];
   lines.push(['frame', 'time', ...SCALAR_NAMES, ...scores.map((s) => s.name), 'hash', 'hist', 'grid'].join(','));
   for (let i = 0; i < series.count; i++) {
     const row: string[] = [String(i), String(series.times[i])];
@@ -34,9 +38,25 @@ export async function writeStats(file: string, series: FeatureSeries, identity: 
     row.push(Buffer.from(series.grid.subarray(i * GRID_SIZE, (i + 1) * GRID_SIZE)).toString('hex'));
     lines.push(row.join(','));
   }
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, lines.join('\n') + '\n');
-  await rename(tmp, file);
+  const csv = lines.join('\n') + '\n';
+  const sidecar = JSON.stringify({ ...identity, rows: series.count, csv_bytes: Buffer.byteLength(csv) }, null, 2) + '\n';
+  // Both files go to temp names first: a full disk or a kill never leaves a truncated CSV or a stray .tmp.
+  const tmps = [`${file}.${process.pid}.tmp`, `${statsSidecar(file)}.${process.pid}.tmp`];
+  try {
+    await writeFile(tmps[0]!, csv);
+    await writeFile(tmps[1]!, sidecar);
+    await rename(tmps[0]!, file);
+    await rename(tmps[1]!, statsSidecar(file));
+  } catch (error) {
+    await Promise.all(tmps.map((t) => unlink(t).catch(() => undefined)));
+    const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ScenescopeError('OUTPUT_FAILED', `Cannot write the stats file ${file}: ${errno === 'ENOSPC' ? 'no space left on device' : (error as Error).message} (${errno})`, { cause: error, details: { target: file, errno } });
+  }
+}
+
+/** The sidecar that identifies the video a stats CSV belongs to: `<file>.json`. */
+export function statsSidecar(file: string): string {
+  return `${file}.json`;
 }
 
 /**
@@ -50,19 +70,25 @@ export async function readStats(file: string, expected: StatsIdentity): Promise<
   } catch {
     return null;
   }
-  const lines = text.split('\n').filter((l) => l.length > 0);
-  const first = lines[0] ?? '';
-  let identity: Partial<StatsIdentity>;
+  let lines = text.split('\n').filter((l) => l.length > 0);
+  let identity: Partial<StatsIdentity> & { csv_bytes?: number };
   try {
-    identity = JSON.parse(first.replace(/^#\s*/, '')) as Partial<StatsIdentity>;
+    if (lines[0]?.startsWith('# {') === true) {
+      identity = JSON.parse(lines[0].slice(2)) as Partial<StatsIdentity>;
+      lines = lines.slice(1);
+    } else {
+      identity = JSON.parse(await readFile(statsSidecar(file), 'utf8')) as typeof identity;
+      if (identity.csv_bytes !== Buffer.byteLength(text)) return null;
+    }
   } catch {
     return null;
   }
   for (const key of ['format', 'version', 'file_size', 'mtime_ms', 'analysis'] as const) {
     if (identity[key] !== expected[key]) return null;
   }
+  if ((identity.range ?? '0-end') !== (expected.range ?? '0-end')) return null;
   const bad = (why: string): ScenescopeError => new ScenescopeError('STATS_INVALID', `Stats file ${file} is damaged: ${why}`);
-  const header = (lines[1] ?? '').split(',');
+  const header = (lines[0] ?? '').split(',');
   const col = (name: string): number => {
     const i = header.indexOf(name);
     if (i < 0) throw bad(`no column ${name}`);
@@ -73,7 +99,7 @@ export async function readStats(file: string, expected: StatsIdentity): Promise<
   const hashCol = col('hash');
   const histCol = col('hist');
   const gridCol = col('grid');
-  const rows = lines.slice(2);
+  const rows = lines.slice(1);
   const n = rows.length;
   const series: FeatureSeries = {
     count: n,
@@ -86,18 +112,18 @@ export async function readStats(file: string, expected: StatsIdentity): Promise<
   };
   rows.forEach((line, i) => {
     const cells = line.split(',');
-    if (Number(cells[0]) !== i) throw bad(`row ${i + 3} is frame ${cells[0]}, expected ${i}`);
+    if (Number(cells[0]) !== i) throw bad(`row ${i + 2} is frame ${cells[0]}, expected ${i}`);
     series.times[i] = Number(cells[timeCol]);
     scalarCols.forEach((c, k) => (series.scalars[i * SCALAR_COUNT + k] = Number(cells[c])));
     const hash = cells[hashCol] ?? '';
-    if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on row ${i + 3}`);
+    if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on row ${i + 2}`);
     series.hash[2 * i] = parseInt(hash.slice(0, 8), 16);
     series.hash[2 * i + 1] = parseInt(hash.slice(8), 16);
     const hist = (cells[histCol] ?? '').split(' ').map(Number);
-    if (hist.length !== HIST_BINS) throw bad(`bad histogram on row ${i + 3}`);
+    if (hist.length !== HIST_BINS) throw bad(`bad histogram on row ${i + 2}`);
     series.hist.set(hist, i * HIST_BINS);
     const grid = Buffer.from(cells[gridCol] ?? '', 'hex');
-    if (grid.length !== GRID_SIZE) throw bad(`bad grid on row ${i + 3}`);
+    if (grid.length !== GRID_SIZE) throw bad(`bad grid on row ${i + 2}`);
     series.grid.set(grid, i * GRID_SIZE);
   });
   if (series.scalars.some((v) => !Number.isFinite(v)) || series.times.some((v) => !Number.isFinite(v))) throw bad('non-numeric values');

@@ -12,7 +12,7 @@ import { evaluateClip, summarize, checkTargets, scores, DEFAULT_TOLERANCES, DEFA
 import { findPredictions, readPrediction, type PredictionSource, type PredictionUnit } from '../bench/predictions.js';
 import { extractThumbnails, renderReport, thumbnailFrames, type ReportClip, type ReportDetector, type ReportScoreTrack } from '../bench/report.js';
 import { TRUTH_KINDS, DISTRACTOR_KINDS, type DatasetEntry, type DetectedBoundary } from '../bench/types.js';
-import { progressBar, type CliIO } from './io.js';
+import { progressBar, reportError, UsageError, type CliIO } from './io.js';
 
 /** What the bench needs from a detection result (detectScenes' result fits). */
 export interface BenchDetectResult {
@@ -181,18 +181,14 @@ export async function runBenchCommand(argv: string[], io: CliIO, deps: BenchDeps
       },
     });
   } catch (error) {
-    io.stderr.write(`scenescope bench: ${(error as Error).message}\n${USAGE}`);
-    return 2;
+    return reportError(io, new UsageError(`bench: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`, 'bench'), false);
   }
   const { values, positionals } = parsed;
   if (values.help) {
     io.stdout.write(USAGE);
     return 0;
   }
-  const usage = (message: string): number => {
-    io.stderr.write(`scenescope bench: ${message}\n`);
-    return 2;
-  };
+  const usage = (message: string): number => reportError(io, new UsageError(`bench: ${message}`, 'bench'), false);
   if (positionals.length !== 1) return usage('expected one dataset folder');
   const dir = path.resolve(positionals[0]!);
   const format = values.format as DatasetFormat;

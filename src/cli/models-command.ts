@@ -10,7 +10,7 @@
  * Exit codes: 0 success, 1 something failed or is not installed as asked, 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { ScenescopeError } from '../errors.js';
+import { reportError, UsageError } from './io.js';
 import { fetchModels } from '../models/fetch.js';
 import { installModels, selectEntries, type InstallProgress, type InstallReport } from '../models/install.js';
 import { checkModel, defaultModelsDir, installHint, loadManifest, type ModelEntry, type ModelStatus } from '../models/registry.js';
@@ -113,12 +113,12 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
         all: { type: 'boolean' },
         manifest: { type: 'string' },
         json: { type: 'boolean' },
+        debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    io.stderr.write(`scenescope models: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    return reportError(io, new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), 'models'), false);
   }
   const { values, positionals } = parsed;
   const [sub, ...ids] = positionals;
@@ -126,10 +126,9 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
     (values.help === true || sub === 'help' ? io.stdout : io.stderr).write(USAGE);
     return values.help === true || sub === 'help' ? 0 : 2;
   }
-  const usage = (message: string): number => {
-    io.stderr.write(`scenescope models ${sub}: ${message}\n\n${USAGE}`);
-    return 2;
-  };
+  const debug = values.debug === true;
+  delete values.debug;
+  const usage = (message: string): number => reportError(io, new UsageError(`models ${sub}: ${message}`, 'models'), false);
   const allowed: Record<string, readonly string[]> = {
     list: ['models', 'quick', 'all', 'manifest', 'json'],
     install: ['models', 'from', 'manifest', 'json'],
@@ -174,8 +173,7 @@ export async function runModelsCommand(argv: string[], io: ModelsCommandIO): Pro
     io.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : reportText(sub === 'install' ? 'installed' : 'downloaded', report));
     return report.ok ? 0 : 1;
   } catch (error) {
-    const code = error instanceof ScenescopeError ? ` [${error.code}]` : '';
-    io.stderr.write(`scenescope models ${sub}: ${(error as Error).message}${code}\n`);
-    return 1;
+    // The shared error line; the root cause (DNS, TLS, refused connection) is appended, --debug adds stacks.
+    return reportError(io, error, debug);
   }
 }

@@ -13,9 +13,12 @@ let sharpPromise: Promise<SharpModule> | undefined;
 let ortPromise: Promise<OrtModule> | undefined;
 let tesseractPromise: Promise<TesseractModule> | undefined;
 
-function wrap<T>(name: string, load: () => Promise<T>): Promise<T> {
+/** The fix for a missing onnxruntime-node: an optional peer dependency, so a project that wants models adds it. */
+export const ORT_INSTALL_HINT = 'onnxruntime-node is an optional peer dependency of scenescope: npm install onnxruntime-node (offline on Linux x64, add "allowScripts": {"onnxruntime-node": false} to package.json or set ONNXRUNTIME_NODE_INSTALL=skip, so its postinstall does not fetch CUDA libraries)';
+
+function wrap<T>(name: string, load: () => Promise<T>, hint = "reinstall scenescope's dependencies (npm install)"): Promise<T> {
   return load().catch((error: unknown) => {
-    throw new ModelError('MODEL_UNAVAILABLE', `Cannot load ${name}: ${(error as Error).message}; reinstall scenescope's dependencies (npm install)`, { cause: error });
+    throw new ModelError('MODEL_UNAVAILABLE', `Cannot load ${name}: ${(error as Error).message}; ${hint}`, { cause: error });
   });
 }
 
@@ -33,7 +36,7 @@ export function loadOrt(): Promise<OrtModule> {
   ortPromise ??= wrap('onnxruntime-node', async () => {
     const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
     return mod.InferenceSession !== undefined ? mod : (mod.default as OrtModule);
-  });
+  }, ORT_INSTALL_HINT);
   return ortPromise;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Loads the feature kernel: the native addon when it can, the TypeScript twin otherwise.
  *
- * The addon is looked for at `build/Release/scenescope_native.node`, then `build/Debug/...`, relative to the
+ * The addon is looked for at `build/Release/scenescope_native.node`, then `build/Debug/...` (built in a clone by
+ * `npm install`), then `prebuilds/<platform>-<arch>/scenescope_native.node` (shipped in the npm tarball, made at
+ * pack time by scripts/prebuild.js, so a project that installs scenescope needs no compiler), relative to the
  * package root (the nearest package.json named "scenescope" above this file, so the same code works from
  * `src/` and from `dist/src/`). Every failure is recorded; by default the engine falls back to TypeScript and
  * says why in {@link FeatureEngine.info}. Asked to insist on native (`requireNative`, or the environment
@@ -62,7 +64,7 @@ export interface FeatureEngineOptions {
 }
 
 const ADDON_FILE = 'scenescope_native.node';
-const FIX = 'run npm run build:native';
+const FIX = 'run npm run build:native in the scenescope folder (g++ and make needed)';
 
 let packageRoot: string | null | undefined;
 
@@ -120,8 +122,9 @@ export function loadNativeBinding(): Readonly<NativeLoad> {
     nativeLoad = { errors: ['cannot find the scenescope package root (no package.json named "scenescope" above ' + fileURLToPath(import.meta.url) + ')'] };
     return nativeLoad;
   }
-  for (const flavour of ['Release', 'Debug']) {
-    const file = unasar(path.join(root, 'build', flavour, ADDON_FILE));
+  const candidates = [path.join(root, 'build', 'Release', ADDON_FILE), path.join(root, 'build', 'Debug', ADDON_FILE), path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, ADDON_FILE)];
+  for (const candidate of candidates) {
+    const file = unasar(candidate);
     if (!existsSync(file)) {
       errors.push(`${file}: not found`);
       continue;

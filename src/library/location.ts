@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { libraryPath } from '../util/paths.js';
 
 /** Environment variable naming the library database file. */
 export const LIBRARY_ENV = 'SCENESCOPE_LIBRARY';
@@ -55,18 +56,12 @@ export function serverAssetsDir(url: string, env: NodeJS.ProcessEnv = process.en
  * - macOS: `~/Library/Application Support/scenescope/library.db`;
  * - Windows: `%LOCALAPPDATA%\scenescope\library.db`.
  */
-export function defaultLibraryPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = homedir()): string {
+export function defaultLibraryPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home?: string): string {
   const explicit = env[LIBRARY_ENV];
-  if (explicit !== undefined && explicit !== '') return isDatabaseUrl(explicit) ? explicit : path.resolve(explicit);
-  if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'scenescope', 'library.db');
-  if (platform === 'win32') {
-    const base = env.LOCALAPPDATA !== undefined && env.LOCALAPPDATA !== '' ? env.LOCALAPPDATA : path.join(home, 'AppData', 'Local');
-    return path.win32.join(base, 'scenescope', 'library.db');
-  }
-  const xdg = env.XDG_DATA_HOME;
-  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-  const base = xdg !== undefined && xdg !== '' && path.isAbsolute(xdg) ? xdg : path.join(home, '.local', 'share');
-  return path.join(base, 'scenescope', 'library.db');
+  // A server URL is a library too, never a relative file path.
+  if (explicit !== undefined && explicit !== '' && isDatabaseUrl(explicit)) return explicit;
+  // One place decides every default folder (src/util/paths.ts), so the library, models and thumbnails agree.
+  return libraryPath({ env, platform, home });
 }
 
 /** The folder of a library's files: `library.db` -> `library.assets`. */

@@ -26,6 +26,14 @@ export interface DecodeOptions extends FfmpegPathOptions {
   maxFrames?: number | undefined;
   /** Stop with BUDGET_EXCEEDED when decoding takes longer than this (wall clock, ms). Default: no limit. */
   timeLimitMs?: number | undefined;
+  /**
+   * Decode from this position, in seconds from the start of the video. ffmpeg seeks before opening the input
+   * (`-ss` before `-i`, fast), then decodes and drops frames up to the position, so the first frame is exact.
+   * Frame timestamps stay relative to the first decoded frame; {@link FrameTimes.firstSeconds} says where it is.
+   */
+  start?: number | undefined;
+  /** Stop before this position (exclusive), in seconds from the start of the video. */
+  end?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -99,6 +107,15 @@ export class FrameTimes {
   /** Number of timestamps recorded. */
   get count(): number {
     return this.length;
+  }
+
+  /**
+   * Seconds of the first frame after the seek point (0 without `start`); add `start` for the position on the
+   * video's own timeline.
+   */
+  firstSeconds(): number {
+    const [num, den] = this.timeBase;
+    return this.first === null ? 0 : (this.first * num) / den;
   }
 
   /** Seconds from the first frame to the last one, on the same monotone clock as {@link seconds} (no allocation). */
@@ -180,9 +197,15 @@ export function decodeArgs(probed: ProbeResult, width: number, height: number, o
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   args.push('-threads', String(options.threads ?? 0));
   if (options.skipLoopFilter === true) args.push('-skip_loop_filter', 'all');
+  const start = options.start ?? 0;
+  // -ss before -i seeks the demuxer (fast) and ffmpeg then drops the frames before the position (exact).
+  if (start > 0) args.push('-ss', start.toFixed(6));
   args.push(...safeInputArgs(resolveFfmpegPaths(options).ffmpeg), '-i', fileUrl(probed.path));
   args.push('-map', `0:${probed.stream.index}`, '-an', '-sn', '-dn');
-  args.push('-vf', `scale=${width}:${height}:flags=${options.scaler ?? 'area'},format=rgb24,showinfo`);
+  // After the seek, timestamps start at the seek point, so the range's end is `end - start`; trim cuts exactly
+  // there (the output option -t overshoots by a frame or two).
+  const trim = options.end !== undefined ? `trim=end=${(options.end - start).toFixed(6)},` : '';
+  args.push('-vf', `${trim}scale=${width}:${height}:flags=${options.scaler ?? 'area'},format=rgb24,showinfo`);
   args.push('-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   return args;
 }
@@ -292,12 +315,16 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
       }
       throw new InputError('DECODE_FAILED', `No frame could be decoded from ${probed.path.split(/[\\/]/).pop()}: truncated or corrupt video (${why})`, { details: { path: probed.path, exitCode: code } });
     }
-    const expected = probed.stream.nb_frames;
+    const expected = options.start !== undefined || options.end !== undefined ? null : probed.stream.nb_frames;
     const partial = errors.some((e) => /partial file/i.test(e)) || (expected !== null && errors.length > 0 && index < expected - Math.max(2, 0.02 * expected));
     if (partial) {
       throw new InputError('DECODE_FAILED', `${probed.path.split(/[\\/]/).pop()} is truncated or corrupt: decoded ${index} of ${expected ?? '?'} frames (${errors[0] ?? 'partial file'})`, { details: { path: probed.path, decoded: index, expected } });
     }
-    checkDecodedSpan(probed, times.span() + 1 / probed.stream.frame_rate, errors);
+    const decodedSeconds = times.span() + 1 / probed.stream.frame_rate;
+    if (options.start === undefined && options.end === undefined) checkDecodedSpan(probed, decodedSeconds, errors);
+    // A range that ends inside the file must decode whole; one that runs to the end is checked like the file's
+    // tail would be only by its stated duration, which intact files often overstate: left to the errors above.
+    else if (options.end !== undefined && options.end < (probed.metadata.duration_seconds ?? Infinity)) checkDecodedSpan(probed, decodedSeconds, errors, options.end - (options.start ?? 0));
     if (times.count !== index) {
       throw new InputError('DECODE_FAILED', `Decoder reported ${times.count} timestamps for ${index} frames`, { details: { path: probed.path } });
     }

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DecodeError } from '../errors.js';
 
@@ -21,7 +21,7 @@ export interface FfmpegPaths {
 export interface FfmpegPathOptions {
   /** Path to ffmpeg. Default: `SCENESCOPE_FFMPEG_PATH`, else `@ffmpeg-installer/ffmpeg`. */
   ffmpegPath?: string | undefined;
-  /** Path to ffprobe. Default: `SCENESCOPE_FFPROBE_PATH`, else `ffprobe-static`. */
+  /** Path to ffprobe. Default: `SCENESCOPE_FFPROBE_PATH`, else `@ffprobe-installer/ffprobe`. */
   ffprobePath?: string | undefined;
 }
 
@@ -49,12 +49,31 @@ function bundledPaths(): FfmpegPaths {
     bundledErrors.push(`@ffmpeg-installer/ffmpeg: ${String(error)}`);
   }
   try {
-    ffprobe = unasar((require('ffprobe-static') as { path: string }).path);
+    // One platform's binary (an optional dependency per platform), not ffprobe-static's six (336 MB).
+    ffprobe = unasar((require('@ffprobe-installer/ffprobe') as { path: string }).path);
   } catch (error) {
-    bundledErrors.push(`ffprobe-static: ${String(error)}`);
+    bundledErrors.push(`@ffprobe-installer/ffprobe: ${String(error)}`);
   }
-  bundled = { ffmpeg, ffprobe };
+  bundled = { ffmpeg: executable(ffmpeg), ffprobe: executable(ffprobe) };
   return bundled;
+}
+
+/**
+ * The installer packages ship their binary without the execute bit and set it in a postinstall script, which
+ * does not run with --ignore-scripts or an unapproved script (npm 11). Set it here then, when we may.
+ */
+function executable(file: string): string {
+  if (file === '' || process.platform === 'win32') return file;
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    try {
+      chmodSync(file, 0o755);
+    } catch (error) {
+      bundledErrors.push(`${file} is not executable and cannot be made so: ${(error as Error).message}`);
+    }
+  }
+  return file;
 }
 
 /**

@@ -10,10 +10,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve, win32 } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError, throwIfAborted } from '../errors.js';
+import { modelsDir as modelsDirFor } from '../util/paths.js';
 
 /** The tasks a registered model can serve. */
 export const MODEL_TASKS = ['classify', 'embed', 'detect-objects', 'detect-text', 'text-direction', 'recognize-text', 'caption'] as const;
@@ -266,16 +266,7 @@ export function parseManifest(raw: unknown, source = 'manifest'): ModelEntry[] {
  * `%LOCALAPPDATA%\scenescope\models`.
  */
 export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env.SCENESCOPE_MODELS_DIR;
-  if (explicit !== undefined && explicit !== '') return resolve(explicit);
-  if (process.platform === 'win32') {
-    const local = env.LOCALAPPDATA;
-    if (local !== undefined && local !== '') return win32.join(local, 'scenescope', 'models');
-  }
-  const xdg = env.XDG_DATA_HOME;
-  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'scenescope', 'models');
-  const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
-  return join(home, '.local', 'share', 'scenescope', 'models');
+  return modelsDirFor({ env });
 }
 
 /** Folder of one model inside a models folder. */

@@ -47,6 +47,11 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): S
     if (file !== ':memory:' && create) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     db = new Database(file, { fileMustExist: !create });
   } catch (error) {
+    // Installed with --ignore-scripts (or an unapproved install script under npm 11), better-sqlite3 has no
+    // compiled module; say so and how to fix it instead of its list of every path it tried.
+    if (/Could not locate the bindings file/.test((error as Error).message)) {
+      throw new StoreError('STORE_FAILED', `Cannot open the library database ${file}: better-sqlite3's native module is not built (its install script did not run); run "npm rebuild better-sqlite3" (npm 11: "npm install-scripts approve better-sqlite3" first)`, { cause: error, details: { path: file } });
+    }
     throw new StoreError('STORE_FAILED', `Cannot open the library database ${file}: ${(error as Error).message}`, { cause: error, details: { path: file } });
   }
   try {
