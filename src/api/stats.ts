@@ -6,7 +6,7 @@
  * Files from before the sidecar (identity in a `# {json}` first line) are still read.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, writeFile, rename, rm, unlink } from 'node:fs/promises';
+import { open, readFile, writeFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import { ScenescopeError } from '../errors.js';
@@ -144,23 +144,28 @@ function writeError(error: unknown, file: string): ScenescopeError {
   if (error instanceof ScenescopeError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new ScenescopeError('DISK_FULL', `No space left to write the stats file ${file}`, { cause: error });
-  return new ScenescopeError('FILE_UNREADABLE', `Cannot write the stats file ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new ScenescopeError('OUTPUT_FAILED', `Cannot write the stats file ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 /**
  * Write stats like {@link writeStats}, streaming rows window by window from an off-heap series, so a long
  * video's stats never sit in memory. Writes a temporary file next to `file` and renames it; the temporary file
  * is removed when writing fails.
- * @throws ScenescopeError DISK_FULL when the disk is full, FILE_UNREADABLE for other write failures.
+ * @throws ScenescopeError DISK_FULL when the disk is full, OUTPUT_FAILED for other write failures.
  */
 export async function writeStatsWindowed(file: string, source: StatsSource, identity: StatsIdentity, windowFrames = 4096): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const suffix = `${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmps = [`${file}.${suffix}`, `${statsSidecar(file)}.${suffix}`] as const;
   const widths = source.trackNames.length;
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(tmp, 'wx', 0o644);
-    const head = [`# ${JSON.stringify(identity)}`, ['frame', 'time', ...SCALAR_NAMES, ...source.trackNames, 'hash', 'hist', 'grid'].join(',')];
-    await handle.write(head.join('\n') + '\n');
+    handle = await open(tmps[0], 'wx', 0o644);
+    let bytes = 0;
+    const put = async (text: string): Promise<void> => {
+      bytes += Buffer.byteLength(text);
+      await handle!.write(text);
+    };
+    await put(['frame', 'time', ...SCALAR_NAMES, ...source.trackNames, 'hash', 'hist', 'grid'].join(',') + '\n');
     for (let start = 0; start < source.count; start += windowFrames) {
       const end = Math.min(source.count, start + windowFrames);
       const series = source.read(start, end);
@@ -175,14 +180,17 @@ export async function writeStatsWindowed(file: string, source: StatsSource, iden
         row.push(Buffer.from(series.grid.subarray(i * GRID_SIZE, (i + 1) * GRID_SIZE)).toString('hex'));
         lines.push(row.join(','));
       }
-      await handle.write(lines.join('\n') + '\n');
+      if (lines.length > 0) await put(lines.join('\n') + '\n');
     }
     await handle.close();
     handle = undefined;
-    await rename(tmp, file);
+    // The identity goes beside the CSV (plain, for any CSV reader), with its length so a changed CSV is not trusted.
+    await writeFile(tmps[1], JSON.stringify({ ...identity, rows: source.count, csv_bytes: bytes }, null, 2) + '\n', { flag: 'wx' });
+    await rename(tmps[0], file);
+    await rename(tmps[1], statsSidecar(file));
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    await rm(tmp, { force: true }).catch(() => undefined);
+    await Promise.all(tmps.map((t) => rm(t, { force: true }).catch(() => undefined)));
     throw writeError(error, file);
   }
 }
@@ -213,22 +221,28 @@ export async function readStatsInto<S extends StatsSink>(file: string, expected:
     let cols: { time: number; scalars: number[]; hash: number; hist: number; grid: number } | null = null;
     let row = 0;
     let first = true;
+    let lineNo = 0;
     const scalars = new Float64Array(SCALAR_COUNT);
     for await (const line of lines) {
+      lineNo++;
       if (line.length === 0) continue;
       if (first) {
         first = false;
-        let identity: Partial<StatsIdentity>;
+        // The identity is in the sidecar (or, in files from before it, a `# {json}` first line).
+        const legacy = line.startsWith('# {');
+        let identity: Partial<StatsIdentity> & { csv_bytes?: number };
         try {
-          identity = JSON.parse(line.replace(/^#\s*/, '')) as Partial<StatsIdentity>;
+          identity = JSON.parse(legacy ? line.slice(2) : await readFile(statsSidecar(file), 'utf8')) as typeof identity;
+          if (!legacy && identity.csv_bytes !== (await stat(file)).size) return null;
         } catch {
           return null;
         }
         for (const key of ['format', 'version', 'file_size', 'mtime_ms', 'analysis'] as const) {
           if (identity[key] !== expected[key]) return null;
         }
+        if ((identity.range ?? '0-end') !== (expected.range ?? '0-end')) return null;
         sink = makeSink(typeof identity.frame_rate === 'number' ? identity.frame_rate : expected.frame_rate);
-        continue;
+        if (legacy) continue;
       }
       if (header === null) {
         header = line.split(',');
@@ -242,16 +256,16 @@ export async function readStatsInto<S extends StatsSink>(file: string, expected:
       }
       const c = cols!;
       const cells = line.split(',');
-      if (Number(cells[0]) !== row) throw bad(`row ${row + 3} is frame ${cells[0]}, expected ${row}`);
+      if (Number(cells[0]) !== row) throw bad(`line ${lineNo} is frame ${cells[0]}, expected ${row}`);
       const time = Number(cells[c.time]);
       c.scalars.forEach((at, k) => (scalars[k] = Number(cells[at])));
       if (!Number.isFinite(time) || scalars.some((v) => !Number.isFinite(v))) throw bad('non-numeric values');
       const hash = cells[c.hash] ?? '';
-      if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on row ${row + 3}`);
+      if (!/^[0-9a-f]{16}$/.test(hash)) throw bad(`bad hash on line ${lineNo}`);
       const hist = (cells[c.hist] ?? '').split(' ').map(Number);
-      if (hist.length !== HIST_BINS) throw bad(`bad histogram on row ${row + 3}`);
+      if (hist.length !== HIST_BINS) throw bad(`bad histogram on line ${lineNo}`);
       const grid = Buffer.from(cells[c.grid] ?? '', 'hex');
-      if (grid.length !== GRID_SIZE) throw bad(`bad grid on row ${row + 3}`);
+      if (grid.length !== GRID_SIZE) throw bad(`bad grid on line ${lineNo}`);
       sink!.appendFrame(time, scalars, hist, parseInt(hash.slice(0, 8), 16), parseInt(hash.slice(8), 16), grid);
       row++;
     }
