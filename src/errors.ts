@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   MODEL_FAILED: 'model failed',
   /** OCR failed. */
   OCR_FAILED: 'ocr failed',
+  /** An OCR language was asked for whose `@tesseract.js-data/<lang>` package is not installed. */
+  OCR_LANGUAGE_MISSING: 'ocr language data missing',
   /** The library database failed or is inconsistent. */
   STORE_FAILED: 'store failed',
   /** A record (media, job, scene) does not exist. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AbortError, throwIfAborted } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import type { Boundary, Scene } from '../detect/types.js';
-import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
+import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment, SceneTextLine } from '../enrich/types.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
 import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
@@ -62,6 +62,8 @@ export interface AnalyzedScene extends VideoScene {
   failures: EnrichFailure[];
   /** Models whose output this scene used. */
   models_used: string[];
+  /** Each line of on-screen text with when it was first and last seen, who read it, and whether it is persistent. */
+  text_lines: SceneTextLine[] | null;
 }
 
 /** What analyzeFile returns (schema_version 1). */
@@ -164,6 +166,7 @@ function toAnalyzedScene(result: DetectResult, scene: Scene, id: string, e: Scen
     description: e.description,
     tags: e.tags,
     visible_text: e.visible_text,
+    text_lines: e.text_lines,
     confidence_score: e.confidence_score,
     embedding_status: e.embedding_status,
     thumbnail_url: e.thumbnail_path,
