@@ -43,6 +43,8 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   thumbnailWidth?: number;
   /** Scenes enriched at once. Default: the enricher's (cores - 1, at least 1). */
   concurrency?: number;
+  /** Languages of on-screen text as tesseract codes, e.g. ["eng", "deu"] (see EnricherOptions.ocrLanguages). Default ["eng"]. */
+  ocrLanguages?: string[];
   onProgress?: (progress: AnalyzeProgress) => void;
 }
 
@@ -80,7 +82,7 @@ export interface AnalysisResult {
   thumbnails_dir: string;
 }
 
-const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress'] as const;
+const ENRICH_KEYS = ['modelsDir', 'ocr', 'caption', 'captionModelDir', 'thumbnailsDir', 'thumbnailFormat', 'thumbnailWidth', 'concurrency', 'onProgress', 'ocrLanguages'] as const;
 const DETECT_KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'ffmpegPath', 'ffprobePath', 'signal'] as const;
 
 /** The default data folder: $XDG_DATA_HOME/scenescope, else ~/.local/share/scenescope (%LOCALAPPDATA% on Windows). */
@@ -113,6 +115,8 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   if (concurrency !== undefined) enrich.concurrency = concurrency;
   if (o['signal'] instanceof AbortSignal) enrich.signal = o['signal'];
   if (typeof o['ffmpegPath'] === 'string') enrich.ffmpegPath = o['ffmpegPath'];
+  // Validated by the enricher (createEnricher), the one place that knows the languages.
+  if (o['ocrLanguages'] !== undefined) enrich.ocrLanguages = o['ocrLanguages'] as string[];
   const format = opt(o, 'thumbnailFormat', 'jpeg', (n, v) => oneOf(n, v, ['jpeg', 'webp'] as const));
   const width = opt(o, 'thumbnailWidth', 320, (n, v) => integerIn(n, v, 16, 4096));
   const thumbnailsDir = opt<string | undefined>(o, 'thumbnailsDir', undefined, string);

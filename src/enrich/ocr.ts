@@ -404,3 +404,9 @@ export async function readSceneText(
   const engines = [...new Set(lines.map((l) => l.engine))];
   return { lines, text: lines.length === 0 ? null : lines.map((l) => l.text).join('\n'), confidence, mode: readers.detector === null ? 'full-frame' : 'detector', detMs, recMs, recognised, samples: count, skipped, engines };
 }
+
+/** Read one detected line with tesseract alone (the crop variants of {@link cropVariants}); confidence 0..1. */
+export async function tesseractLine(pool: OcrPool, frame: RgbImage, box: Box): Promise<{ text: string; confidence: number }> {
+  const r = await recogniseCrop(pool, await cropLine(frame, box));
+  return { text: r.text, confidence: r.confidence / 100 };
+}
