@@ -21,7 +21,7 @@ import path from 'node:path';
 import type { Captioner } from '../caption/index.js';
 import { AbortError, JobError, ScenescopeError, throwIfAborted, type ErrorCode } from '../errors.js';
 import { defaultModelsDir, getModelEntry, loadManifest, locateModel, type ModelLocation } from '../models/registry.js';
-import { bool, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
+import { bool, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
 import { sceneConfidence } from './confidence.js';
 import { describeScene, sceneTags, WEAK_LABEL } from './describe.js';
 import { decodeFramesAt, frameDurationOf } from './frames.js';
@@ -118,9 +118,9 @@ const PPOCR_LANGUAGES = new Set(['eng', 'chi_sim', 'chi_tra']);
 
 /** Validate `ocrLanguages`: a non-empty array of tesseract codes; English is always read and comes first. */
 function languageList(name: string, value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ScenescopeError('INVALID_OPTION', `Expected a non-empty array of language codes for ${name} but received ${JSON.stringify(value)}`);
-  const list = value.map((v, i) => {
-    if (typeof v !== 'string' || !LANGUAGE_CODE.test(v)) throw new ScenescopeError('INVALID_OPTION', `Expected a tesseract language code such as "deu" for ${name}[${i}] but received ${JSON.stringify(v)}`);
+  if (!Array.isArray(value) || value.length === 0) throw invalid('a non-empty array of language codes', name, value);
+  const list = value.map((v: unknown, i) => {
+    if (typeof v !== 'string' || !LANGUAGE_CODE.test(v)) throw invalid('a tesseract language code such as "deu"', `${name}[${i}]`, v);
     return v;
   });
   return ['eng', ...new Set(list.filter((l) => l !== 'eng'))];

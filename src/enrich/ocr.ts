@@ -48,17 +48,19 @@ export interface TimedFrame {
 export function ocrSampleTimes(frames: readonly { time: number }[], keyframeTime: number, interval = OCR_INTERVAL): number[] {
   if (frames.length === 0) return [keyframeTime];
   const times: number[] = [];
+  // A frame within 0.6 of a frame of the due time is taken, so that gaps never exceed the interval.
+  const slack = frames.length > 1 ? 0.6 * (frames[1]!.time - frames[0]!.time) : 0;
   let next = frames[0]!.time;
   for (const f of frames) {
-    if (f.time + 1e-9 >= next) {
+    if (f.time + slack >= next) {
       times.push(f.time);
       next = f.time + interval;
     }
   }
   const last = frames[frames.length - 1]!.time;
-  // The last frame replaces a sample closer than half an interval to it.
+  // The last frame replaces a sample close to it when the gap before stays within the interval.
   if (times[times.length - 1] !== last) {
-    if (times.length > 1 && last - times[times.length - 1]! < interval / 2) times.pop();
+    if (times.length > 1 && last - times[times.length - 1]! < interval / 2 && last - times[times.length - 2]! <= interval + slack) times.pop();
     times.push(last);
   }
   return times;
