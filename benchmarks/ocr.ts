@@ -15,7 +15,8 @@
  * - `load`: the machine's load average before and after (the machine is shared; read ratios with it).
  *
  * Run: `npx tsc -p . && node dist/benchmarks/ocr.js [--seed 20261201] [--scenes 12]
- * [--sizes 640x360,854x480,1280x720,1920x1080] [--trials corpus,confidence,real]`.
+ * [--sizes 640x360,854x480,1280x720,1920x1080] [--trials corpus,confidence,real] [--det-side 736]
+ * [--engines ppocr,tesseract,cascade]`.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +29,7 @@ import { OcrPool } from '../src/enrich/ocr-pool.js';
 import { openLocalSession } from '../src/enrich/onnx.js';
 import { locatePpocr } from '../src/enrich/ppocr-models.js';
 import { ctcTable, recognizeLines } from '../src/enrich/ppocr-rec.js';
+import { DET_LIMIT_SIDE } from '../src/enrich/ocr-detect.js';
 import { characterErrorRate } from '../src/enrich/text.js';
 import { corpusFrames, makeCaptionCorpus, scoreCaptions } from '../test/helpers/caption-corpus.js';
 import { SHARED } from '../test/helpers/clips.js';
@@ -38,9 +40,12 @@ const { values } = parseArgs({
     scenes: { type: 'string', default: '12' },
     sizes: { type: 'string', default: '640x360,854x480,1280x720,1920x1080' },
     trials: { type: 'string', default: 'corpus,confidence,real' },
+    'det-side': { type: 'string', default: String(DET_LIMIT_SIDE) },
+    engines: { type: 'string', default: 'ppocr,tesseract,cascade' },
   },
 });
 const trials = new Set(values.trials!.split(','));
+const DET_SIDE = Number(values['det-side']);
 const sizes = values.sizes!.split(',').map((s) => {
   const [w, h] = s.split('x').map(Number);
   return { width: w!, height: h! };
@@ -69,16 +74,17 @@ const models = await locatePpocr();
 const detector = await openLocalSession(models.detection, { intraOpNumThreads: 1 });
 const recogniser = { session: await openLocalSession(models.recognition, { intraOpNumThreads: 1 }), table: ctcTable(models.dictionary) };
 const pool = await OcrPool.create({ workers: 2, psm: '7', recycleAfter: 400 });
-const engines: Record<string, TextReaders> = {
+const allEngines: Record<string, TextReaders> = {
   ppocr: { detector, recogniser, tesseract: null, tesseractEveryLine: false },
   tesseract: { detector, recogniser: null, tesseract: pool, tesseractEveryLine: true },
   cascade: { detector, recogniser, tesseract: pool, tesseractEveryLine: false },
 };
+const engines = Object.fromEntries(values.engines!.split(',').map((e) => [e, allEngines[e]!]));
 const dir = await mkdtemp(path.join(tmpdir(), 'scenescope-bench-ocr-'));
 try {
   if (trials.has('corpus') || trials.has('confidence')) {
     const clips = await makeCaptionCorpus(dir, { seed: Number(values.seed), sizes, scenes: Number(values.scenes) });
-    const perEngine: Record<string, { caption: string; lines: string[]; late: boolean; size: string }[]> = { ppocr: [], tesseract: [], cascade: [] };
+    const perEngine: Record<string, { caption: string; lines: string[]; late: boolean; size: string }[]> = Object.fromEntries(Object.keys(engines).map((e) => [e, []]));
     const timing: Record<string, { wall: number; cpu: number; samples: number; skipped: number }> = {};
     const buckets = new Map<string, { lines: number; ppocrErrors: number; tesseractErrors: number; length: number }>();
     for (const clip of clips) {
@@ -89,7 +95,7 @@ try {
           if (!trials.has('corpus')) break;
           const t = performance.now();
           const cpu = process.cpuUsage();
-          const text = await readSceneText(decoded, readers);
+          const text = await readSceneText(decoded, readers, { detectorSide: DET_SIDE });
           const row = (timing[name] ??= { wall: 0, cpu: 0, samples: 0, skipped: 0 });
           row.wall += performance.now() - t;
           row.cpu += cpuMs(cpu);
@@ -100,7 +106,7 @@ try {
         if (trials.has('confidence')) {
           // The last sample shows the caption in every scene: its lines, read by both engines.
           const last = decoded[decoded.length - 1]!.image;
-          const boxes = await detectTextBoxes(detector, last);
+          const boxes = await detectTextBoxes(detector, last, DET_SIDE);
           const pp = await recognizeLines(recogniser.session, boxes.map((b) => recCrop(last, b)), recogniser.table);
           // The line that is the caption: the PP-OCRv4 reading nearest to it.
           let at = -1;
@@ -129,6 +135,7 @@ try {
         trial: 'corpus',
         engine: name,
         seed: Number(values.seed),
+        det_side: DET_SIDE,
         captions: all.total,
         found: Number(all.found.toFixed(4)),
         cer: Number(all.cer.toFixed(4)),
@@ -155,7 +162,7 @@ try {
         const rows: { clip: string; time: number; read: string[] }[] = [];
         for (const item of REAL) {
           const [frame] = await decodeFramesAt(path.join(realDir, item.clip), [item.time]);
-          const text = await readSceneText([frame!], readers);
+          const text = await readSceneText([frame!], readers, { detectorSide: DET_SIDE });
           const read = text.lines.map((l) => l.text);
           // Each expected line against its best match among the lines read.
           for (const line of item.lines) {

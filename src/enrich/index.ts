@@ -28,7 +28,7 @@ import { decodeFramesAt, frameDurationOf } from './frames.js';
 import { chooseKeyframe, sampleTimes } from './keyframe.js';
 import { classify, meanEmbedding, topLabels, type Label } from './labels.js';
 import { countObjects, detectObjects, type Detection, type ObjectCount } from './objects.js';
-import { ocrSampleTimes, readSceneText, type SceneText, type TextReaders, type TimedFrame } from './ocr.js';
+import { OCR_INTERVAL, ocrSampleTimes, readSceneText, type SceneText, type TextReaders, type TimedFrame } from './ocr.js';
 import { LANGUAGE_CODE, OcrPool, tesseractData } from './ocr-pool.js';
 import { DET_LIMIT_SIDE } from './ocr-detect.js';
 import { locatePpocr, PPOCR_ID, PPOCR_VERSION } from './ppocr-models.js';
@@ -56,7 +56,7 @@ export const TESSERACT_ID = 'tesseract-eng';
 
 const CLASSIFIER_FILE = 'mobilenetv2-12-int8-with-embedding.onnx';
 const CLASSIFIER_FILE_PLAIN = 'mobilenetv2-12-int8.onnx';
-const OPTION_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnails', 'concurrency', 'ocrRecycleAfter', 'signal', 'ffmpegPath', 'embedding', 'onnxThreads', 'textDetectorSide', 'captionModelDir', 'ocrLanguages'] as const;
+const OPTION_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnails', 'concurrency', 'ocrRecycleAfter', 'signal', 'ffmpegPath', 'embedding', 'onnxThreads', 'textDetectorSide', 'captionModelDir', 'ocrLanguages', 'ocrInterval'] as const;
 const THUMBNAIL_KEYS = ['dir', 'format', 'width', 'quality'] as const;
 
 /** Options after validation and defaults. */
@@ -71,6 +71,7 @@ interface Resolved {
   onnxThreads: number;
   textDetectorSide: number;
   ocrLanguages: string[];
+  ocrInterval: number;
   captionModelDir: string | undefined;
   signal: AbortSignal | undefined;
   ffmpegPath: string | undefined;
@@ -108,6 +109,7 @@ export function resolveEnricherOptions(input: unknown): Resolved {
     captionModelDir: opt(o, 'captionModelDir', undefined as string | undefined, (n, v) => path.resolve(string(n, v))),
     textDetectorSide: opt(o, 'textDetectorSide', DET_LIMIT_SIDE, (n, v) => integerIn(n, v, 320, 2048)),
     ocrLanguages: opt(o, 'ocrLanguages', ['eng'], languageList),
+    ocrInterval: opt(o, 'ocrInterval', OCR_INTERVAL, (n, v) => numberIn(n, v, 0.1, 10)),
     signal: opt(o, 'signal', undefined as AbortSignal | undefined, signalOption),
     ffmpegPath: opt(o, 'ffmpegPath', undefined as string | undefined, string),
   };
@@ -422,7 +424,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       if (pool.value === null && readers.detector === null) return null;
       try {
         // Samples across the whole scene, decoded a few at a time (the next chunk while this one is read).
-        const times = readers.detector === null ? decoded.map((d) => d.time) : ocrSampleTimes(frames, keyframe.time);
+        const times = readers.detector === null ? decoded.map((d) => d.time) : ocrSampleTimes(frames, keyframe.time, r.ocrInterval);
         const chunks: number[][] = [];
         for (let i = 0; i < times.length; i += OCR_CHUNK) chunks.push(times.slice(i, i + OCR_CHUNK));
         const decodeChunk = (chunk: number[]): Promise<TimedFrame[]> => {
