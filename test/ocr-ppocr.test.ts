@@ -9,7 +9,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, suite, test } from 'node:test';
-import { analyzeFile, type AnalysisResult } from '../src/api/analyze.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { AnalysisResult } from '../src/api/analyze.js';
 import { createEnricher } from '../src/enrich/index.js';
 import { ocrSampleTimes, tileMeans, tilesChanged } from '../src/enrich/ocr.js';
 import { locatePpocr, PPOCR_FILES } from '../src/enrich/ppocr-models.js';
@@ -17,7 +19,9 @@ import { ctcDecode, ctcTable, wordGaps } from '../src/enrich/ppocr-rec.js';
 import { characterErrorRate, markPersistent, mergeTimedLines, TextHistory, visibleText, type TimedLine, type TimedReading } from '../src/enrich/text.js';
 import type { RgbImage } from '../src/enrich/types.js';
 import { corpusSkipReason } from './helpers/caption-corpus.js';
-import { ffmpeg, tempDir } from './helpers/clips.js';
+import { ffmpeg, ROOT, tempDir } from './helpers/clips.js';
+
+const run = promisify(execFile);
 
 /** A probability table over `classes` classes for a sequence of winning classes (0.9 to the winner). */
 function probs(winners: readonly number[], classes: number, extra: Record<number, Record<number, number>> = {}): Float32Array {
@@ -109,13 +113,21 @@ suite('ocr: PP-OCRv4 pieces', () => {
   test('a line at the same place in three scenes is persistent and goes after the scene\'s own text', () => {
     const OWN = ['Harbour view', 'Storm at sea', 'Market day'];
     const history = new TextHistory();
-    const scenes: TimedLine[][] = [0, 1, 2].map((i) => mergeTimedLines([line('NEWS 24', i * 2, 0.05, 0.8), line(OWN[i]!, i * 2 + 1)]));
-    scenes.forEach((lines, i) => history.observe(i, lines));
-    assert.deepEqual(scenes.map((lines) => lines.find((l) => l.text === 'NEWS 24')!.persistent), [false, false, true]);
-    assert.equal(visibleText(scenes[2]!), 'Market day\nNEWS 24');
-    assert.equal(visibleText(scenes[0]!), 'NEWS 24\nHarbour view', 'reading order while not yet known to persist');
-    markPersistent(scenes);
+    const copy = { persistent: false };
+    const scenes: TimedLine[][] = [];
+    for (const [i, own] of OWN.entries()) {
+      scenes.push(mergeTimedLines([line('NEWS 24', i * 2, 0.05, 0.8), line(own, i * 2 + 1)]));
+      if (i < 2) assert.equal(visibleText(scenes[i]!), `NEWS 24\n${own}`, 'reading order while not yet known to persist');
+      history.observe(i, scenes[i]!);
+      if (i === 0) history.adopt(scenes[0]!.find((l) => l.text === 'NEWS 24')!, copy);
+    }
+    // The third scene marks the line, and the earlier scenes' lines and their adopted copies with it.
     assert.deepEqual(scenes.map((lines) => lines.find((l) => l.text === 'NEWS 24')!.persistent), [true, true, true]);
+    assert.equal(copy.persistent, true);
+    assert.equal(visibleText(scenes[2]!), 'Market day\nNEWS 24');
+    const fresh = OWN.map((own, i) => mergeTimedLines([line('NEWS 24', i * 2, 0.05, 0.8), line(own, i * 2 + 1)]));
+    markPersistent(fresh);
+    assert.deepEqual(fresh.map((lines) => lines.find((l) => l.text === 'NEWS 24')!.persistent), [true, true, true]);
     assert.ok(scenes.every((lines, i) => !lines.find((l) => l.text === OWN[i])!.persistent));
     // The same words elsewhere on screen are another line.
     const elsewhere = mergeTimedLines([line('NEWS 24', 7, 0.8, 0.1)]);
@@ -142,7 +154,7 @@ suite('ocr: PP-OCRv4 pieces', () => {
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
 
-suite('ocr: analyzeFile reads burnt-in captions with no models folder', { skip: corpusSkipReason() }, () => {
+suite('ocr: `scenescope analyze` reads burnt-in captions with no models folder', { skip: corpusSkipReason() }, () => {
   let result: AnalysisResult;
   const byScene = (i: number): AnalysisResult['scenes'][number] => result.scenes[i]!;
   const find = (i: number, text: string) => byScene(i).text_lines?.find((l) => characterErrorRate(text, l.text) <= 0.1);
@@ -166,7 +178,12 @@ suite('ocr: analyzeFile reads burnt-in captions with no models folder', { skip: 
     await ffmpeg([...inputs, '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', '-g', '50', clip]);
     const empty = mkdtempSync(path.join(tmpdir(), 'scenescope-nomodels-'));
     assert.ok(!existsSync(path.join(empty, 'ppocr-v3-det')));
-    result = await analyzeFile(clip, { modelsDir: empty, caption: false, thumbnailsDir: path.join(dir, 'thumbs') });
+    // The CLI as a user runs it (npx scenescope analyze), pointed at an empty models folder.
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'scenescope.js'), 'analyze', clip, '--models', empty, '--no-caption', '--no-progress', '--thumbnails', path.join(dir, 'thumbs')], {
+      maxBuffer: 1 << 26,
+      env: { ...process.env, SCENESCOPE_MODELS_DIR: empty },
+    });
+    result = JSON.parse(stdout) as AnalysisResult;
   });
 
   test('text is read by PP-OCRv4 from the npm dependency', () => {
@@ -196,6 +213,9 @@ suite('ocr: analyzeFile reads burnt-in captions with no models folder', { skip: 
     const logo = find(2, 'NEWS 24');
     assert.ok(logo?.persistent, JSON.stringify(byScene(2).text_lines));
     assert.match(byScene(2).visible_text ?? '', /^Storm warning for the coast\nNEWS 24$/i);
+    // Marked in the earlier scenes too once known (the result printed at the end has every mark).
+    assert.equal(find(0, 'NEWS 24')?.persistent, true, JSON.stringify(byScene(0).text_lines));
+    assert.equal(find(1, 'NEWS 24')?.persistent, true);
   });
 
   test('a scene without text gives no lines and no visible text', () => {

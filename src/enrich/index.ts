@@ -36,7 +36,7 @@ import { ctcTable, type CtcTable } from './ppocr-rec.js';
 import { TextHistory, visibleText } from './text.js';
 import { OnnxHost, type OnnxSession } from './onnx.js';
 import { writeThumbnail, type ThumbnailSettings } from './thumbnail.js';
-import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment } from './types.js';
+import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment, SceneTextLine } from './types.js';
 import { brightness, COLOUR_LAYOUT_DIMENSION, COLOUR_LAYOUT_MODEL, colourLayout, dominantColours, meanLuma, smallFrame, steadyMotion } from './visual.js';
 
 export type * from './types.js';
@@ -555,7 +555,12 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       description,
       tags,
       visible_text: text?.text ?? null,
-      text_lines: text === null ? null : text.lines.map((l) => ({ text: l.text, first_seen: l.first_seen, last_seen: l.last_seen, engine: l.engine, confidence: Math.round(l.confidence * 1000) / 1000, persistent: l.persistent })),
+      text_lines: text === null ? null : text.lines.map((l) => {
+        const line: SceneTextLine = { text: l.text, first_seen: l.first_seen, last_seen: l.last_seen, engine: l.engine, confidence: Math.round(l.confidence * 1000) / 1000, persistent: l.persistent };
+        // Marked later too, should the line turn out to persist over the next scenes.
+        histories.get(input.videoPath)?.adopt(l, line);
+        return line;
+      }),
       confidence_score: confidence,
       embedding,
       embedding_status: embeddingStatus,

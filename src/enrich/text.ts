@@ -220,22 +220,36 @@ function samePlace(a: Pick<TimedLine, 'top' | 'left' | 'height' | 'width'>, b: P
  * The lines seen so far in the scenes of one video, to mark the ones that stay on screen (a channel logo, a
  * ticker, a watermark): a line is persistent when the same line (see {@link sameLine}) at the same place was
  * read in at least {@link PERSISTENT_SCENES} distinct scenes, this one included. Scenes are enriched about in
- * order, so the first scenes a logo appears in are marked only by {@link markPersistent} over the whole video.
+ * order: the lines of the first scenes a logo appears in are marked when it reaches the count (their objects
+ * are mutated), but text already derived from them (visible_text) keeps its order.
  */
 export class TextHistory {
-  private readonly entries: { line: TimedLine; scenes: Set<number> }[] = [];
+  private readonly entries: { line: TimedLine; scenes: Set<number>; members: { persistent: boolean }[] }[] = [];
 
-  /** Record the lines of a scene and set `persistent` on those seen in enough scenes (mutates `lines`). */
+  /**
+   * Record the lines of a scene and set `persistent` on those seen in enough scenes (mutates `lines`). When a
+   * line becomes persistent, the same line of the earlier scenes, and every copy adopted with {@link adopt}, is
+   * marked too.
+   */
   observe(scene: number, lines: TimedLine[]): void {
     for (const line of lines) {
       let entry = this.entries.find((e) => samePlace(e.line, line) && sameLine(e.line.text, line.text));
       if (entry === undefined) {
-        entry = { line: { ...line }, scenes: new Set() };
+        entry = { line: { ...line }, scenes: new Set(), members: [] };
         this.entries.push(entry);
       }
       entry.scenes.add(scene);
-      line.persistent = entry.scenes.size >= PERSISTENT_SCENES;
+      entry.members.push(line);
+      if (entry.scenes.size >= PERSISTENT_SCENES) for (const m of entry.members) m.persistent = true;
     }
+  }
+
+  /** Link a copy of an observed line (an output object) so that it is marked when the line becomes persistent. */
+  adopt(line: TimedLine, copy: { persistent: boolean }): void {
+    const entry = this.entries.find((e) => e.members.includes(line));
+    if (entry === undefined) return;
+    entry.members.push(copy);
+    copy.persistent = line.persistent;
   }
 }
 
@@ -246,11 +260,6 @@ export class TextHistory {
 export function markPersistent(scenes: readonly (TimedLine[] | null | undefined)[]): void {
   const history = new TextHistory();
   scenes.forEach((lines, i) => history.observe(i, lines ?? []));
-  // observe() marks by the count so far: the earlier scenes of a persistent line are marked here.
-  const marked = scenes.flatMap((lines) => lines ?? []).filter((l) => l.persistent);
-  for (const lines of scenes) {
-    for (const line of lines ?? []) if (!line.persistent && marked.some((m) => samePlace(m, line) && sameLine(m.text, line.text))) line.persistent = true;
-  }
 }
 
 /**
