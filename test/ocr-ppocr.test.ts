@@ -158,6 +158,8 @@ suite('ocr: `scenescope analyze` reads burnt-in captions with no models folder',
   let result: AnalysisResult;
   const byScene = (i: number): AnalysisResult['scenes'][number] => result.scenes[i]!;
   const find = (i: number, text: string) => byScene(i).text_lines?.find((l) => characterErrorRate(text, l.text) <= 0.1);
+  // The logo is about persistence, not spacing: "NEWS24" is the same logo.
+  const logo = (i: number) => byScene(i).text_lines?.find((l) => l.text.replace(/\s+/g, '') === 'NEWS24');
 
   before(async () => {
     const dir = tempDir('scenescope-ocr-');
@@ -210,12 +212,11 @@ suite('ocr: `scenescope analyze` reads burnt-in captions with no models folder',
   });
 
   test('the logo across three scenes is persistent and comes after the scene\'s own text', () => {
-    const logo = find(2, 'NEWS 24');
-    assert.ok(logo?.persistent, JSON.stringify(byScene(2).text_lines));
-    assert.match(byScene(2).visible_text ?? '', /^Storm warning for the coast\nNEWS 24$/i);
+    assert.equal(logo(2)?.persistent, true, JSON.stringify(byScene(2).text_lines));
+    assert.match(byScene(2).visible_text ?? '', /^Storm warning for the coast\nNEWS ?24$/i);
     // Marked in the earlier scenes too once known (the result printed at the end has every mark).
-    assert.equal(find(0, 'NEWS 24')?.persistent, true, JSON.stringify(byScene(0).text_lines));
-    assert.equal(find(1, 'NEWS 24')?.persistent, true);
+    assert.equal(logo(0)?.persistent, true, JSON.stringify(byScene(0).text_lines));
+    assert.equal(logo(1)?.persistent, true, JSON.stringify(byScene(1).text_lines));
   });
 
   test('a scene without text gives no lines and no visible text', () => {
