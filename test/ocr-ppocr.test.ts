@@ -116,7 +116,7 @@ suite('ocr: PP-OCRv4 pieces', () => {
     const copy = { persistent: false };
     const scenes: TimedLine[][] = [];
     for (const [i, own] of OWN.entries()) {
-      scenes.push(mergeTimedLines([line('NEWS 24', i * 2, 0.05, 0.8), line(own, i * 2 + 1)]));
+      scenes.push(mergeTimedLines([line('NEWS 24', i * 3, 0.05, 0.8), line(own, i * 3 + 1)]));
       if (i < 2) assert.equal(visibleText(scenes[i]!), `NEWS 24\n${own}`, 'reading order while not yet known to persist');
       history.observe(i, scenes[i]!);
       if (i === 0) history.adopt(scenes[0]!.find((l) => l.text === 'NEWS 24')!, copy);
@@ -125,7 +125,12 @@ suite('ocr: PP-OCRv4 pieces', () => {
     assert.deepEqual(scenes.map((lines) => lines.find((l) => l.text === 'NEWS 24')!.persistent), [true, true, true]);
     assert.equal(copy.persistent, true);
     assert.equal(visibleText(scenes[2]!), 'Market day\nNEWS 24');
-    const fresh = OWN.map((own, i) => mergeTimedLines([line('NEWS 24', i * 2, 0.05, 0.8), line(own, i * 2 + 1)]));
+    const fresh = OWN.map((own, i) => mergeTimedLines([line('NEWS 24', i * 3, 0.05, 0.8), line(own, i * 3 + 1)]));
+    // A subtitle over three quick cuts (4 s in all) is not a logo.
+    const quick = new TextHistory();
+    const cuts = [0, 1, 2].map((i) => mergeTimedLines([line('A subtitle over quick cuts', 10 + i * 1.5)]));
+    cuts.forEach((lines, i) => quick.observe(i, lines));
+    assert.ok(cuts.every((lines) => !lines[0]!.persistent));
     markPersistent(fresh);
     assert.deepEqual(fresh.map((lines) => lines.find((l) => l.text === 'NEWS 24')!.persistent), [true, true, true]);
     assert.ok(scenes.every((lines, i) => !lines.find((l) => l.text === OWN[i])!.persistent));

@@ -2,8 +2,8 @@
  * Visible text of a scene, read over the whole scene: frames sampled every {@link OCR_INTERVAL} seconds from the
  * first frame to the last (a caption can be on screen for half a second at the end of a scene) go through
  * PP-OCRv4: DBNet finds the text lines, each line is cropped from the full-resolution frame and read by the
- * PP-OCRv4 recogniser (ppocr-rec.ts). Lines it is unsure of (confidence under {@link FALLBACK_BELOW}) are read
- * again by tesseract, and the more confident reading is kept; with languages PP-OCR lacks (`ocrLanguages`),
+ * PP-OCRv4 recogniser (ppocr-rec.ts). Lines it is unsure of (confidence from {@link FALLBACK_FROM} to under
+ * {@link FALLBACK_BELOW}) are read again by tesseract, and the more confident reading is kept; with languages PP-OCR lacks (`ocrLanguages`),
  * tesseract reads every line in them too. Lines read in several samples are merged (text.ts) with the time they
  * were first and last seen.
  *
@@ -31,6 +31,11 @@ export const OCR_INTERVAL = 0.5;
 export const STATIC_TILE = 5;
 /** PP-OCRv4 readings under this confidence (0..1) are read again by tesseract (see benchmarks/ocr.ts). */
 export const FALLBACK_BELOW = 0.8;
+/**
+ * ...but not under this one: on real footage those are textures and debris the detector boxed, tesseract reads
+ * them no better (benchmarks/ocr.ts, trial real), and each costs up to three tesseract passes.
+ */
+export const FALLBACK_FROM = 0.5;
 /** Lines read with a lower confidence (0..1) are dropped. */
 export const MIN_CONFIDENCE = 0.6;
 
@@ -325,7 +330,8 @@ export async function readSceneText(
     const tesseract = readers.tesseract;
     if (tesseract !== null) {
       for (let i = 0; i < boxes.length; i++) {
-        if (readers.recogniser !== null && !readers.tesseractEveryLine && best[i]!.confidence >= FALLBACK_BELOW) continue;
+        const c = best[i]!.confidence;
+        if (readers.recogniser !== null && !readers.tesseractEveryLine && (c >= FALLBACK_BELOW || c < FALLBACK_FROM)) continue;
         const t = performance.now();
         const r = await recogniseCrop(tesseract, await cropLine(frame, boxes[i]!));
         recMs += performance.now() - t;

@@ -206,8 +206,10 @@ export function mergeTimedLines(readings: readonly TimedReading[]): TimedLine[] 
   });
 }
 
-/** A line on screen in at least this many scenes of a video, at the same place, is persistent. */
+/** A line on screen in at least this many scenes of a video, at the same place, is persistent... */
 export const PERSISTENT_SCENES = 3;
+/** ...and over at least this many seconds from its first to its last sighting (a subtitle over quick cuts is not). */
+export const PERSISTENT_SECONDS = 5;
 
 /** Two placements are the same place when their centres are within this fraction of the frame. */
 const SAME_PLACE = 0.05;
@@ -219,12 +221,13 @@ function samePlace(a: Pick<TimedLine, 'top' | 'left' | 'height' | 'width'>, b: P
 /**
  * The lines seen so far in the scenes of one video, to mark the ones that stay on screen (a channel logo, a
  * ticker, a watermark): a line is persistent when the same line (see {@link sameLine}) at the same place was
- * read in at least {@link PERSISTENT_SCENES} distinct scenes, this one included. Scenes are enriched about in
+ * read in at least {@link PERSISTENT_SCENES} distinct scenes, this one included, over at least
+ * {@link PERSISTENT_SECONDS} seconds (a subtitle that runs over two quick cuts is not a logo). Scenes are enriched about in
  * order: the lines of the first scenes a logo appears in are marked when it reaches the count (their objects
  * are mutated), but text already derived from them (visible_text) keeps its order.
  */
 export class TextHistory {
-  private readonly entries: { line: TimedLine; scenes: Set<number>; members: { persistent: boolean }[] }[] = [];
+  private readonly entries: { line: TimedLine; scenes: Set<number>; members: { persistent: boolean }[]; first: number; last: number }[] = [];
 
   /**
    * Record the lines of a scene and set `persistent` on those seen in enough scenes (mutates `lines`). When a
@@ -235,12 +238,14 @@ export class TextHistory {
     for (const line of lines) {
       let entry = this.entries.find((e) => samePlace(e.line, line) && sameLine(e.line.text, line.text));
       if (entry === undefined) {
-        entry = { line: { ...line }, scenes: new Set(), members: [] };
+        entry = { line: { ...line }, scenes: new Set(), members: [], first: line.first_seen, last: line.last_seen };
         this.entries.push(entry);
       }
       entry.scenes.add(scene);
       entry.members.push(line);
-      if (entry.scenes.size >= PERSISTENT_SCENES) for (const m of entry.members) m.persistent = true;
+      entry.first = Math.min(entry.first, line.first_seen);
+      entry.last = Math.max(entry.last, line.last_seen);
+      if (entry.scenes.size >= PERSISTENT_SCENES && entry.last - entry.first >= PERSISTENT_SECONDS) for (const m of entry.members) m.persistent = true;
     }
   }
 
