@@ -177,7 +177,7 @@ export interface EnricherOptions {
    * less (one text detection per sample) but can miss short captions in the middle of a scene.
    */
   ocrInterval?: number;
-  /** Longest side of the frame fed to the text detector, 320..2048. Default 544 (PaddleOCR uses 960; 544 costs 43 % of 736 and read the caption corpus as well, see ocr-detect.ts). */
+  /** Longest side of the frame fed to the text detector, 320..2048. Default 640 (PaddleOCR uses 960; 640 costs 61 % of 736 and read the caption corpus as well, see ocr-detect.ts). */
   textDetectorSide?: number;
   /** Aborting closes the enricher (terminates OCR workers, releases sessions). */
   signal?: AbortSignal;
