@@ -193,7 +193,7 @@ async function main(): Promise<void> {
           await step('ocr_det', async () => {
             for (const d of decoded) await detectTextBoxes(det, d.image, DET_SIDE);
           });
-          const text = await step('ocr_all', () => readSceneText(decoded.map((d) => d.image), pool, det, { detectorSide: DET_SIDE }));
+          const text = await step('ocr_all', () => readSceneText(decoded, { detector: det, recogniser: null, tesseract: pool, tesseractEveryLine: false }, { detectorSide: DET_SIDE }));
           // Recognition alone: the full OCR minus its detection.
           row.ocr_rec = Math.max(0, row.ocr_all! - row.ocr_det!);
           cpu.ocr_rec = Math.max(0, cpu.ocr_all! - cpu.ocr_det!);
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
           for (let i = 0; i < ocrStills.length; i++) {
             const frames = await stillFeatures(ocrStills[i]!.png, i, 1, FPS);
             const [frame] = await decodeFramesAt(ocrClip, [chooseKeyframe(frames).time], { frameDuration: 1 / FPS });
-            const result = await readSceneText([frame!.image], pool, det, { detectorSide: DET_SIDE });
+            const result = await readSceneText([frame!], { detector: det, recogniser: null, tesseract: pool, tesseractEveryLine: false }, { detectorSide: DET_SIDE });
             detMs += result.detMs;
             recMs += result.recMs;
             const expected = expectedText(CAPTION_TEXTS[i]!);

@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   WRITE_FAILED: 'write failed',
   /** OCR failed. */
   OCR_FAILED: 'ocr failed',
+  /** An OCR language was asked for whose `@tesseract.js-data/<lang>` package is not installed. */
+  OCR_LANGUAGE_MISSING: 'ocr language data missing',
   /** The library database failed or is inconsistent. */
   STORE_FAILED: 'store failed',
   /** There is no library at the given path or URL, and the command does not create one. */

@@ -79,7 +79,7 @@ suite('analyzeFile on clips rendered from real photos, with the real models', { 
     const status = Object.fromEntries(result.models.map((m) => [m.id, m.status]));
     assert.equal(status['mobilenetv2-int8'], 'loaded');
     assert.equal(status['yolox-nano'], 'loaded');
-    assert.equal(status['ppocr-v3-det'], 'loaded');
+    assert.equal(status['ppocr-v4'], 'loaded');
     assert.ok(result.scenes[0]!.models_used.includes('mobilenetv2-int8'));
   });
 });

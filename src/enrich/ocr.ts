@@ -1,10 +1,17 @@
 /**
- * Visible text of a scene: DBNet finds text lines in each sampled frame, each line is cropped from the
- * full-resolution frame, scaled to about 48 px high in grayscale, and read by the worker pool in single-line
- * mode, trying up to three variants of the crop (see {@link cropVariants}) until one reads with confidence
- * >= 85; lines read in several frames are merged (see text.ts).
- * A crop that is nearly identical to one already read in an earlier frame of the scene (same place, mean
- * absolute pixel difference under 6) reuses that reading.
+ * Visible text of a scene, read over the whole scene: frames sampled every {@link OCR_INTERVAL} seconds from the
+ * first frame to the last (a caption can be on screen for half a second at the end of a scene) go through
+ * PP-OCRv4: DBNet finds the text lines, each line is cropped from the full-resolution frame and read by the
+ * PP-OCRv4 recogniser (ppocr-rec.ts). Lines it is unsure of (confidence from {@link FALLBACK_FROM} to under
+ * {@link FALLBACK_BELOW}) are read again by tesseract, and the more confident reading is kept; with languages PP-OCR lacks (`ocrLanguages`),
+ * tesseract reads every line in them too. Lines read in several samples are merged (text.ts) with the time they
+ * were first and last seen.
+ *
+ * Cost is kept low in two ways. A sample whose picture did not change since the last sample that was run
+ * (no tile of a 16 x 9 grid over a 160 px-wide grey reduction moved by more than {@link STATIC_TILE} grey
+ * levels on average) is not run again: the lines of that sample are taken as still on screen. And a line crop
+ * nearly identical to one already read in the scene (same place, mean absolute difference of a 64 x 16 grey
+ * reduction under 6) reuses that reading. Inference runs in the enricher's ONNX worker thread.
  *
  * Without the detector, tesseract reads each whole frame in automatic page mode (slower, and weaker on text
  * over busy backgrounds); the result says so through `mode`.
@@ -13,13 +20,72 @@ import { throwIfAborted } from '../errors.js';
 import { boxesFromProbabilityMap, DET_LIMIT_SIDE, detectorInput, joinLineBoxes, scaleBoxes, type Box } from './ocr-detect.js';
 import type { OcrPool } from './ocr-pool.js';
 import type { OnnxSession } from './onnx.js';
-import { loadSharp } from './runtime.js';
-import { cleanLine, isJunkLine, mergeLines, type MergedLine, type ReadLine } from './text.js';
+import { recognizeLines, type CtcTable } from './ppocr-rec.js';
+import { cropRgb, loadSharp } from './runtime.js';
+import { cleanLine, isJunkLine, mergeTimedLines, type TextEngine, type TimedLine, type TimedReading } from './text.js';
 import type { RgbImage } from './types.js';
+
+/** Seconds between OCR samples of a scene (the last frame of the scene is always a sample). */
+export const OCR_INTERVAL = 0.5;
+/** A sample with no grid tile changed by more than this (mean grey levels) is not read again. */
+export const STATIC_TILE = 5;
+/** PP-OCRv4 readings under this confidence (0..1) are read again by tesseract (see benchmarks/ocr.ts). */
+export const FALLBACK_BELOW = 0.8;
+/**
+ * ...but not under this one: on real footage those are textures and debris the detector boxed, tesseract reads
+ * them no better (benchmarks/ocr.ts, trial real), and each costs up to three tesseract passes.
+ */
+export const FALLBACK_FROM = 0.5;
+/** Lines read with a lower confidence (0..1) are dropped. */
+export const MIN_CONFIDENCE = 0.6;
+
+/** A decoded sample of a scene. */
+export interface TimedFrame {
+  time: number;
+  image: RgbImage;
+}
+
+/**
+ * Times of the OCR samples of a scene: a frame every {@link OCR_INTERVAL} seconds from the first frame, and the
+ * last frame always, so a caption shown only at the end of the scene is read. A scene without frames gets the
+ * keyframe time alone.
+ */
+export function ocrSampleTimes(frames: readonly { time: number }[], keyframeTime: number, interval = OCR_INTERVAL): number[] {
+  if (frames.length === 0) return [keyframeTime];
+  const times: number[] = [];
+  // A frame within 0.6 of a frame of the due time is taken, so that gaps never exceed the interval.
+  const slack = frames.length > 1 ? 0.6 * (frames[1]!.time - frames[0]!.time) : 0;
+  let next = frames[0]!.time;
+  for (const f of frames) {
+    if (f.time + slack >= next) {
+      times.push(f.time);
+      next = f.time + interval;
+    }
+  }
+  const last = frames[frames.length - 1]!.time;
+  // The last frame replaces a sample close to it when the gap before stays within the interval.
+  if (times[times.length - 1] !== last) {
+    if (times.length > 1 && last - times[times.length - 1]! < interval / 2 && last - times[times.length - 2]! <= interval + slack) times.pop();
+    times.push(last);
+  }
+  return times;
+}
+
+/** The engines that read text. */
+export interface TextReaders {
+  /** PP-OCRv4 detection, or null for tesseract on whole frames. */
+  detector: OnnxSession | null;
+  /** PP-OCRv4 recognition, or null to read every line with tesseract. */
+  recogniser: { session: OnnxSession; table: CtcTable } | null;
+  /** tesseract (the fallback, and the reader of languages PP-OCR lacks), or null. */
+  tesseract: OcrPool | null;
+  /** tesseract reads every line too (a requested language PP-OCR lacks). */
+  tesseractEveryLine: boolean;
+}
 
 /** Result of OCR on one scene. */
 export interface SceneText {
-  lines: MergedLine[];
+  lines: TimedLine[];
   /** Lines joined by "\n", or null. */
   text: string | null;
   /** Mean confidence of the kept lines, 0..1 (0 when none). */
@@ -28,8 +94,13 @@ export interface SceneText {
   /** Milliseconds in the detector and in recognition. */
   detMs: number;
   recMs: number;
-  /** Images sent to tesseract (crop variants included, reused readings excluded). */
+  /** Line images recognised (reused readings excluded; tesseract crop variants included). */
   recognised: number;
+  /** Samples looked at, and those skipped as unchanged. */
+  samples: number;
+  skipped: number;
+  /** Engines that read a kept line. */
+  engines: TextEngine[];
 }
 
 /** A grayscale crop ready for tesseract. */
@@ -137,13 +208,6 @@ async function recogniseCrop(pool: OcrPool, crop: Crop): Promise<{ text: string;
   return { ...best, attempts };
 }
 
-function similar(a: Crop, b: Crop): boolean {
-  if (a.width !== b.width || a.height !== b.height) return false;
-  let sum = 0;
-  for (let i = 0; i < a.gray.length; i++) sum += Math.abs(a.gray[i]! - b.gray[i]!);
-  return sum / a.gray.length < 6;
-}
-
 function iou(a: Box, b: Box): number {
   const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
   const h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
@@ -161,67 +225,196 @@ export async function detectTextBoxes(session: OnnxSession, frame: RgbImage, lim
   return scaleBoxes(boxes, frame.width / input.width, frame.height / input.height).sort((a, b) => a.y0 - b.y0 || a.x0 - b.x0);
 }
 
+
+/** Width of the grey reduction the change test compares. */
+const GRID_WIDTH = 160;
+const GRID_COLS = 16;
+const GRID_ROWS = 9;
+
+/** Mean grey level of each tile of a 16 x 9 grid over the frame. Exported for tests. */
+export function tileMeans(frame: RgbImage): Float32Array {
+  const sums = new Float64Array(GRID_COLS * GRID_ROWS);
+  const counts = new Uint32Array(GRID_COLS * GRID_ROWS);
+  // Every (width / 160)-th pixel in both directions: enough to see a caption appear, cheap on 1080p.
+  const step = Math.max(1, Math.floor(frame.width / GRID_WIDTH));
+  for (let y = 0; y < frame.height; y += step) {
+    const row = Math.min(GRID_ROWS - 1, Math.floor((y * GRID_ROWS) / frame.height));
+    for (let x = 0; x < frame.width; x += step) {
+      const col = Math.min(GRID_COLS - 1, Math.floor((x * GRID_COLS) / frame.width));
+      const i = (y * frame.width + x) * 3;
+      sums[row * GRID_COLS + col]! += (frame.data[i]! * 77 + frame.data[i + 1]! * 150 + frame.data[i + 2]! * 29) >> 8;
+      counts[row * GRID_COLS + col]!++;
+    }
+  }
+  return Float32Array.from(sums, (s, i) => s / Math.max(1, counts[i]!));
+}
+
+/** Whether any tile moved by more than {@link STATIC_TILE} grey levels. Exported for tests. */
+export function tilesChanged(a: Float32Array, b: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > STATIC_TILE) return true;
+  return false;
+}
+
+/** A 64 x 16 grey reduction of a line's box, to recognise the same line in a later sample. */
+function lineSignature(frame: RgbImage, box: Box): Uint8Array {
+  const out = new Uint8Array(64 * 16);
+  const w = box.x1 - box.x0;
+  const h = box.y1 - box.y0;
+  for (let sy = 0; sy < 16; sy++) {
+    const y = Math.min(frame.height - 1, Math.max(0, Math.floor(box.y0 + ((sy + 0.5) * h) / 16)));
+    for (let sx = 0; sx < 64; sx++) {
+      const x = Math.min(frame.width - 1, Math.max(0, Math.floor(box.x0 + ((sx + 0.5) * w) / 64)));
+      const i = (y * frame.width + x) * 3;
+      out[sy * 64 + sx] = (frame.data[i]! * 77 + frame.data[i + 1]! * 150 + frame.data[i + 2]! * 29) >> 8;
+    }
+  }
+  return out;
+}
+
+function signatureDistance(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+/** The RGB crop of a line for the recogniser: the unclipped box and a tenth of its height on each side. */
+export function recCrop(frame: RgbImage, box: Box): RgbImage {
+  const h = box.y1 - box.y0;
+  const pad = h * 0.1;
+  return cropRgb(frame, box.x0 - pad, box.y0, box.x1 - box.x0 + 2 * pad, h);
+}
+
+/** A reading of one line crop. */
+interface Reading {
+  text: string;
+  /** 0..1 */
+  confidence: number;
+  engine: TextEngine;
+}
+
+/** Smallest line height (frame pixels) worth reading. */
+const MIN_LINE_HEIGHT = 7;
+
 /**
- * Read the visible text of a scene from its sampled frames.
- * @throws the first error of the detector or the pool (the caller records it as the scene's OCR failure).
+ * Read the visible text of a scene from its samples (in time order; an async iterable lets the caller decode
+ * them in chunks while earlier ones are read).
+ * @throws the first error of the detector, the recogniser or tesseract (the caller records it as the scene's
+ *   OCR failure); AbortError when `signal` is aborted.
  */
-export async function readSceneText(frames: readonly RgbImage[], pool: OcrPool, detector: OnnxSession | null, options: { signal?: AbortSignal | undefined; detectorSide?: number } = {}): Promise<SceneText> {
-  const signal = options.signal;
-  const read: ReadLine[] = [];
+export async function readSceneText(
+  samples: Iterable<TimedFrame> | AsyncIterable<TimedFrame>,
+  readers: TextReaders,
+  options: { signal?: AbortSignal | undefined; detectorSide?: number } = {},
+): Promise<SceneText> {
+  const { signal } = options;
+  const readings: TimedReading[] = [];
   let detMs = 0;
   let recMs = 0;
   let recognised = 0;
-  if (detector === null) {
-    for (const frame of frames) {
-      throwIfAborted(signal);
+  let count = 0;
+  let skipped = 0;
+  let lastTiles: Float32Array | null = null;
+  let lastReadings: TimedReading[] = [];
+  const cache: { box: Box; signature: Uint8Array; reading: Promise<Reading> }[] = [];
+
+  // New lines of one sample are recognised in one batch; the unsure ones then go to tesseract one by one.
+  const readCrops = async (frame: RgbImage, boxes: readonly Box[]): Promise<Reading[]> => {
+    let best: Reading[] = boxes.map(() => ({ text: '', confidence: 0, engine: 'ppocr' }));
+    if (readers.recogniser !== null) {
+      const t = performance.now();
+      const results = await recognizeLines(readers.recogniser.session, boxes.map((b) => recCrop(frame, b)), readers.recogniser.table);
+      recMs += performance.now() - t;
+      recognised += boxes.length;
+      best = results.map((r) => ({ text: cleanLine(r.text), confidence: r.confidence, engine: 'ppocr' }));
+    }
+    const tesseract = readers.tesseract;
+    if (tesseract !== null) {
+      for (let i = 0; i < boxes.length; i++) {
+        const c = best[i]!.confidence;
+        if (readers.recogniser !== null && !readers.tesseractEveryLine && (c >= FALLBACK_BELOW || c < FALLBACK_FROM)) continue;
+        const t = performance.now();
+        const r = await recogniseCrop(tesseract, await cropLine(frame, boxes[i]!));
+        recMs += performance.now() - t;
+        recognised += r.attempts;
+        if (r.confidence / 100 > best[i]!.confidence) best[i] = { text: r.text, confidence: r.confidence / 100, engine: 'tesseract' };
+      }
+    }
+    return best;
+  };
+
+  for await (const sample of samples) {
+    throwIfAborted(signal);
+    count++;
+    const frame = sample.image;
+    const tiles = tileMeans(frame);
+    if (lastTiles !== null && !tilesChanged(tiles, lastTiles)) {
+      // Nothing moved: the lines of the last sample that was read are still there.
+      skipped++;
+      for (const r of lastReadings) readings.push({ ...r, time: sample.time });
+      continue;
+    }
+    lastTiles = tiles;
+    const current: TimedReading[] = [];
+    if (readers.detector === null) {
+      if (readers.tesseract === null) break;
       const sharp = await loadSharp();
       const { data, info } = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).greyscale().raw().toBuffer({ resolveWithObject: true });
       const t = performance.now();
-      const result = await pool.recognize(pgm(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height), { blocks: true });
+      const result = await readers.tesseract.recognize(pgm(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height), { blocks: true });
       recMs += performance.now() - t;
       recognised++;
       for (const line of result.lines ?? []) {
         const text = cleanLine(line.text);
         if (isJunkLine(text, line.confidence)) continue;
-        read.push({ text, confidence: line.confidence, top: line.bbox.y0 / frame.height, left: line.bbox.x0 / frame.width, height: (line.bbox.y1 - line.bbox.y0) / frame.height });
+        const { x0, y0, x1, y1 } = line.bbox;
+        current.push({ text, confidence: line.confidence / 100, engine: 'tesseract', time: sample.time, top: y0 / frame.height, left: x0 / frame.width, height: (y1 - y0) / frame.height, width: (x1 - x0) / frame.width });
       }
-    }
-  } else {
-    const seen: { box: Box; crop: Crop; result: Promise<{ text: string; confidence: number; attempts: number }> }[] = [];
-    const jobs: Promise<void>[] = [];
-    for (const frame of frames) {
-      throwIfAborted(signal);
+    } else {
       const t = performance.now();
-      const boxes = await detectTextBoxes(detector, frame, options.detectorSide);
+      const boxes = (await detectTextBoxes(readers.detector, frame, options.detectorSide)).filter((b) => b.y1 - b.y0 >= MIN_LINE_HEIGHT);
       detMs += performance.now() - t;
+      const pending: { box: Box; reading: Promise<Reading> }[] = [];
+      const fresh: Box[] = [];
+      const freshAt: number[] = [];
       for (const box of boxes) {
-        const crop = await cropLine(frame, box);
-        const earlier = seen.find((s) => iou(s.box, box) > 0.7 && similar(s.crop, crop));
-        let result: Promise<{ text: string; confidence: number; attempts: number }>;
-        if (earlier !== undefined) result = earlier.result;
+        const signature = lineSignature(frame, box);
+        const earlier = cache.find((c) => iou(c.box, box) > 0.7 && signatureDistance(c.signature, signature) < 6);
+        if (earlier !== undefined) pending.push({ box, reading: earlier.reading });
         else {
-          result = recogniseCrop(pool, crop);
-          seen.push({ box, crop, result });
+          freshAt.push(pending.length);
+          fresh.push(box);
+          pending.push({ box, reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
+          cache.push({ box, signature, reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
         }
-        const job = result.then((r) => {
-          const text = cleanLine(r.text);
-          if (isJunkLine(text, r.confidence)) return;
-          read.push({ text, confidence: r.confidence, top: box.y0 / frame.height, left: box.x0 / frame.width, height: (box.y1 - box.y0) / frame.height });
+      }
+      if (fresh.length > 0) {
+        const batch = readCrops(frame, fresh);
+        batch.catch(() => undefined);
+        const first = cache.length - fresh.length;
+        fresh.forEach((_, k) => {
+          const reading = batch.then((all) => all[k]!);
+          reading.catch(() => undefined);
+          pending[freshAt[k]!]!.reading = reading;
+          cache[first + k]!.reading = reading;
         });
-        // Marked handled now: if detection of a later frame throws, these are never awaited.
-        job.catch(() => undefined);
-        jobs.push(job);
+      }
+      for (const { box, reading } of pending) {
+        const r = await reading;
+        if (isJunkLine(r.text, r.confidence * 100) || r.confidence < MIN_CONFIDENCE) continue;
+        current.push({ ...r, time: sample.time, top: box.y0 / frame.height, left: box.x0 / frame.width, height: (box.y1 - box.y0) / frame.height, width: (box.x1 - box.x0) / frame.width });
       }
     }
-    const t = performance.now();
-    // Recognition overlaps detection of the next frames; what is left is waited for here.
-    const settled = await Promise.allSettled(jobs);
-    recMs += performance.now() - t;
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    for (const s of seen) recognised += (await s.result).attempts;
+    readings.push(...current);
+    lastReadings = current;
   }
-  const lines = mergeLines(read);
-  const confidence = lines.length === 0 ? 0 : lines.reduce((s, l) => s + l.confidence, 0) / lines.length / 100;
-  return { lines, text: lines.length === 0 ? null : lines.map((l) => l.text).join('\n'), confidence, mode: detector === null ? 'full-frame' : 'detector', detMs, recMs, recognised };
+  const lines = mergeTimedLines(readings);
+  const confidence = lines.length === 0 ? 0 : lines.reduce((s, l) => s + l.confidence, 0) / lines.length;
+  const engines = [...new Set(lines.map((l) => l.engine))];
+  return { lines, text: lines.length === 0 ? null : lines.map((l) => l.text).join('\n'), confidence, mode: readers.detector === null ? 'full-frame' : 'detector', detMs, recMs, recognised, samples: count, skipped, engines };
+}
+
+/** Read one detected line with tesseract alone (the crop variants of {@link cropVariants}); confidence 0..1. */
+export async function tesseractLine(pool: OcrPool, frame: RgbImage, box: Box): Promise<{ text: string; confidence: number }> {
+  const r = await recogniseCrop(pool, await cropLine(frame, box));
+  return { text: r.text, confidence: r.confidence / 100 };
 }

@@ -1,6 +1,7 @@
 /**
- * Text utilities for OCR: edit distance, character error rate, junk filtering and the merge of lines read in
- * several frames of a scene into one reading-ordered list.
+ * Text utilities for OCR: edit distance, character error rate, junk filtering, the merge of lines read in
+ * several frames of a scene into one reading-ordered list with the time each line was first and last seen, and
+ * the marking of lines that stay on screen across scenes (logos, tickers) as persistent.
  */
 
 /** Levenshtein distance between two strings (insertions, deletions, substitutions; by UTF-16 unit). */
@@ -126,4 +127,153 @@ export function mergeLines(lines: readonly ReadLine[]): MergedLine[] {
     if (overlap > 0.5 * Math.min(a.height, b.height)) return a.left - b.left;
     return a.top - b.top;
   });
+}
+
+/** The engine that read a line. */
+export type TextEngine = 'ppocr' | 'tesseract';
+
+/** One line read in one sample of a scene, with its time and place. */
+export interface TimedReading {
+  text: string;
+  /** 0..1 */
+  confidence: number;
+  engine: TextEngine;
+  /** Sample time (seconds). */
+  time: number;
+  /** Top edge / frame height. */
+  top: number;
+  /** Left edge / frame width. */
+  left: number;
+  /** Line height / frame height. */
+  height: number;
+  /** Line width / frame width. */
+  width: number;
+}
+
+/** A line of a scene: the best reading of one line seen in one or more samples. */
+export interface TimedLine {
+  text: string;
+  /** Confidence of the reading kept, 0..1. */
+  confidence: number;
+  engine: TextEngine;
+  /** Times (seconds) of the first and last sample the line was read in. */
+  first_seen: number;
+  last_seen: number;
+  /** Samples the line was read in. */
+  seen: number;
+  /** On screen across several scenes at the same place (a logo, a ticker); see {@link TextHistory}. */
+  persistent: boolean;
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+/** Case- and space-insensitive key for comparing readings. */
+function lineKey(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, '');
+}
+
+/** Whether two readings are the same line: normalised distance of their keys <= {@link SAME_LINE_DISTANCE}. */
+export function sameLine(a: string, b: string): boolean {
+  return normalisedDistance(lineKey(a), lineKey(b)) <= SAME_LINE_DISTANCE;
+}
+
+/**
+ * Merge the lines read in the samples of one scene. Readings that are the same line (see {@link sameLine}) are
+ * one line, seen from the earliest to the latest of their times; the text kept is that of the most confident
+ * reading (ties: the longer). Reading order as in {@link mergeLines}.
+ */
+export function mergeTimedLines(readings: readonly TimedReading[]): TimedLine[] {
+  const kept: TimedLine[] = [];
+  for (const r of readings) {
+    const same = kept.find((k) => sameLine(k.text, r.text));
+    if (same === undefined) {
+      kept.push({ text: r.text, confidence: r.confidence, engine: r.engine, first_seen: r.time, last_seen: r.time, seen: 1, persistent: false, top: r.top, left: r.left, height: r.height, width: r.width });
+      continue;
+    }
+    same.seen++;
+    same.first_seen = Math.min(same.first_seen, r.time);
+    same.last_seen = Math.max(same.last_seen, r.time);
+    if (r.confidence > same.confidence || (r.confidence === same.confidence && r.text.length > same.text.length)) {
+      Object.assign(same, { text: r.text, confidence: r.confidence, engine: r.engine, top: r.top, left: r.left, height: r.height, width: r.width });
+    }
+  }
+  return kept.sort((a, b) => {
+    const overlap = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
+    if (overlap > 0.5 * Math.min(a.height, b.height)) return a.left - b.left;
+    return a.top - b.top;
+  });
+}
+
+/** A line on screen in at least this many scenes of a video, at the same place, is persistent... */
+export const PERSISTENT_SCENES = 3;
+/** ...and over at least this many seconds from its first to its last sighting (a subtitle over quick cuts is not). */
+export const PERSISTENT_SECONDS = 5;
+
+/** Two placements are the same place when their centres are within this fraction of the frame. */
+const SAME_PLACE = 0.05;
+
+function samePlace(a: Pick<TimedLine, 'top' | 'left' | 'height' | 'width'>, b: Pick<TimedLine, 'top' | 'left' | 'height' | 'width'>): boolean {
+  return Math.abs(a.top + a.height / 2 - (b.top + b.height / 2)) <= SAME_PLACE && Math.abs(a.left + a.width / 2 - (b.left + b.width / 2)) <= SAME_PLACE;
+}
+
+/**
+ * The lines seen so far in the scenes of one video, to mark the ones that stay on screen (a channel logo, a
+ * ticker, a watermark): a line is persistent when the same line (see {@link sameLine}) at the same place was
+ * read in at least {@link PERSISTENT_SCENES} distinct scenes, this one included, over at least
+ * {@link PERSISTENT_SECONDS} seconds (a subtitle that runs over two quick cuts is not a logo). Scenes are enriched about in
+ * order: the lines of the first scenes a logo appears in are marked when it reaches the count (their objects
+ * are mutated), but text already derived from them (visible_text) keeps its order.
+ */
+export class TextHistory {
+  private readonly entries: { line: TimedLine; scenes: Set<number>; members: { persistent: boolean }[]; first: number; last: number }[] = [];
+
+  /**
+   * Record the lines of a scene and set `persistent` on those seen in enough scenes (mutates `lines`). When a
+   * line becomes persistent, the same line of the earlier scenes, and every copy adopted with {@link adopt}, is
+   * marked too.
+   */
+  observe(scene: number, lines: TimedLine[]): void {
+    for (const line of lines) {
+      let entry = this.entries.find((e) => samePlace(e.line, line) && sameLine(e.line.text, line.text));
+      if (entry === undefined) {
+        entry = { line: { ...line }, scenes: new Set(), members: [], first: line.first_seen, last: line.last_seen };
+        this.entries.push(entry);
+      }
+      entry.scenes.add(scene);
+      entry.members.push(line);
+      entry.first = Math.min(entry.first, line.first_seen);
+      entry.last = Math.max(entry.last, line.last_seen);
+      if (entry.scenes.size >= PERSISTENT_SCENES && entry.last - entry.first >= PERSISTENT_SECONDS) for (const m of entry.members) m.persistent = true;
+    }
+  }
+
+  /** Link a copy of an observed line (an output object) so that it is marked when the line becomes persistent. */
+  adopt(line: TimedLine, copy: { persistent: boolean }): void {
+    const entry = this.entries.find((e) => e.members.includes(line));
+    if (entry === undefined) return;
+    entry.members.push(copy);
+    copy.persistent = line.persistent;
+  }
+}
+
+/**
+ * Mark persistent lines over all the scenes of a video at once (mutates the lines), so the first scenes of a
+ * logo are marked too. `scenes[i]` is the text lines of scene i.
+ */
+export function markPersistent(scenes: readonly (TimedLine[] | null | undefined)[]): void {
+  const history = new TextHistory();
+  scenes.forEach((lines, i) => history.observe(i, lines ?? []));
+}
+
+/**
+ * The scene's visible text: its own lines first in reading order, persistent lines (logos, tickers) after them,
+ * joined by "\n"; null when there are none.
+ */
+export function visibleText(lines: readonly TimedLine[]): string | null {
+  if (lines.length === 0) return null;
+  const own = lines.filter((l) => !l.persistent);
+  const persistent = lines.filter((l) => l.persistent);
+  return [...own, ...persistent].map((l) => l.text).join('\n');
 }

@@ -99,8 +99,13 @@ export interface SceneEnrichment {
    * are neither in the sentence nor in `tags`: filter on the score to trade recall for precision.
    */
   tag_scores: TagScore[];
-  /** Lines of on-screen text joined by "\n", or null when none was read. */
+  /**
+   * Lines of on-screen text joined by "\n", or null when none was read: the scene's own lines in reading order,
+   * then persistent ones (logos, tickers).
+   */
   visible_text: string | null;
+  /** Each line of on-screen text with when it was seen and who read it; null when OCR did not run or failed. */
+  text_lines: SceneTextLine[] | null;
   /** 0..1, see docs/confidence.md. */
   confidence_score: number;
   embedding: SceneEmbedding | null;
@@ -110,6 +115,20 @@ export interface SceneEnrichment {
   timings: Record<string, number>;
   /** The models that contributed to this scene (ids), for provenance. */
   models_used: string[];
+}
+
+/** One line of on-screen text of a scene. */
+export interface SceneTextLine {
+  text: string;
+  /** Seconds from the start of the video: the first and the last sample of the scene the line was read in. */
+  first_seen: number;
+  last_seen: number;
+  /** "ppocr" (PP-OCRv4, the default) or "tesseract" (lines PP-OCR was unsure of, or languages it lacks). */
+  engine: 'ppocr' | 'tesseract';
+  /** 0..1: the reading's mean character probability (PP-OCR) or tesseract's confidence / 100. */
+  confidence: number;
+  /** The same line is on screen at the same place in at least three scenes (a logo, a ticker, a watermark). */
+  persistent: boolean;
 }
 
 /** Status of one model or engine the enricher uses. */
@@ -157,7 +176,20 @@ export interface EnricherOptions {
   embedding?: boolean;
   /** onnxruntime intra-op threads per session. Default 1 (inference runs on the calling thread; OCR workers use the other cores). */
   onnxThreads?: number;
-  /** Longest side of the frame fed to the text detector, 320..2048. Default 736 (PaddleOCR uses 960: 736 costs ~40 % less, measured no worse on 360p/720p captions). */
+  /**
+   * Languages of on-screen text, as tesseract codes (for example ["eng", "deu"]). Default ["eng"]. English (and
+   * Chinese, "chi_sim"/"chi_tra") is read by PP-OCRv4; for any other language tesseract reads every line as
+   * well, with the data of the `@tesseract.js-data/<lang>` package, which must be installed
+   * (`npm install @tesseract.js-data/deu`); createEnricher throws ModelError OCR_LANGUAGE_MISSING otherwise.
+   */
+  ocrLanguages?: string[];
+  /**
+   * Seconds between OCR samples across a scene, 0.1..10. Default 0.5. The last frame of each scene is always
+   * read, so a caption shown only at the end of a scene is found whatever the interval; a longer interval costs
+   * less (one text detection per sample) but can miss short captions in the middle of a scene.
+   */
+  ocrInterval?: number;
+  /** Longest side of the frame fed to the text detector, 320..2048. Default 640 (PaddleOCR uses 960; 640 costs 61 % of 736 and read the caption corpus as well, see ocr-detect.ts). */
   textDetectorSide?: number;
   /** Aborting closes the enricher (terminates OCR workers, releases sessions). */
   signal?: AbortSignal;
