@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { detectBoundaries, resolveStandaloneDetectionOptions, type FeatureSeries } from '../src/detect/index.js';
+import { detectWindowed, memorySource } from '../src/detect/windowed.js';
 import { GRID_H, GRID_SIZE, GRID_W, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES, type ScalarName } from '../src/features/types.js';
 
 /** One frame: Y, Cb, Cr per grid cell (GRID_W x GRID_H cells, row-major). */
@@ -99,8 +100,19 @@ const shot = (id: number, n: number, speed = 0, pan0 = 0): Frame[] => Array.from
 const dissolve = (a: number, b: number, n: number, speed = 0, pan0 = 0): Frame[] =>
   Array.from({ length: n }, (_, i) => mix(picture(a, pan0 + speed * i), picture(b, pan0 + speed * i), (i + 1) / (n + 1)));
 
-const detect = (frames: Frame[], options: Record<string, unknown> = {}): { frame: number; kind: string; start_frame: number; end_frame: number }[] =>
-  detectBoundaries(seriesOf(frames), resolveStandaloneDetectionOptions(options)).boundaries.map(({ frame, kind, start_frame, end_frame }) => ({ frame, kind, start_frame, end_frame }));
+/**
+ * Boundaries of the one-pass driver, checked equal to the windowed driver's (small windows, so seams fall
+ * inside these series): detectScenes runs the windowed one, and the filters after detection must be the same.
+ */
+const detect = (frames: Frame[], options: Record<string, unknown> = {}): { frame: number; kind: string; start_frame: number; end_frame: number }[] => {
+  const series = seriesOf(frames);
+  const resolved = resolveStandaloneDetectionOptions(options);
+  const pick = ({ frame, kind, start_frame, end_frame }: { frame: number; kind: string; start_frame: number; end_frame: number }): { frame: number; kind: string; start_frame: number; end_frame: number } => ({ frame, kind, start_frame, end_frame });
+  const once = detectBoundaries(series, resolved).boundaries.map(pick);
+  const windowed = detectWindowed(memorySource(series), resolved, { coreFrames: 30, marginFrames: 80 }).boundaries.map(pick);
+  assert.deepEqual(windowed, once, 'the windowed driver gives what one pass gives');
+  return once;
+};
 
 suite('issue 8 failure classes (synthetic textured series, 25 fps)', () => {
   test('fast montage: every cut between 8-frame shots is found; an explicit 0.5 s minimum drops every other one', () => {

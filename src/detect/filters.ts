@@ -53,7 +53,22 @@ export function enforceMinSceneLength(candidates: readonly Candidate[], minFrame
   return kept;
 }
 
+/**
+ * The minimum scene length as a detection run applies it: the default detector ("scenescope") keeps its shorter
+ * minimum next to cuts (its cuts are judged against their neighbours, so they do not come in bursts); the
+ * PySceneDetect-style detectors keep PySceneDetect's one minimum, which holds their bursts (fast motion over the
+ * threshold for several frames) to one boundary. Shared by the one-pass and the windowed drivers.
+ */
+export function applyMinSceneLength(
+  candidates: readonly Candidate[],
+  series: Pick<FeatureSeries, 'frameRate'>,
+  options: { detector: string; minSceneLen: number; minCutSceneLen: number },
+): Candidate[] {
+  const minCut = options.detector === 'scenescope' ? options.minCutSceneLen : options.minSceneLen;
+  return enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
+}
+
 /** Frames for a minimum scene length given in seconds. */
-export function minSceneFrames(series: FeatureSeries, seconds: number): number {
+export function minSceneFrames(series: Pick<FeatureSeries, 'frameRate'>, seconds: number): number {
   return seconds <= 0 ? 1 : framesIn(series, seconds);
 }

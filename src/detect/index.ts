@@ -8,7 +8,7 @@ import { createCombinedDetector } from './combined.js';
 import { createContentDetector } from './content.js';
 import type { Candidate, Detector, ScoreTrack } from './detector.js';
 import { createFadeDetector } from './fade.js';
-import { enforceMinSceneLength, minSceneFrames, suppressFlashes } from './filters.js';
+import { applyMinSceneLength, suppressFlashes } from './filters.js';
 import { createHashDetector } from './hash.js';
 import { createHistogramDetector } from './histogram.js';
 import { scenesFromBoundaries } from './scenes.js';
@@ -108,11 +108,7 @@ export function detectBoundaries(series: FeatureSeries, options: ResolvedDetecti
   const output = detector.detect(series);
   let candidates: Candidate[] = output.candidates;
   if (options.flashSuppression) candidates = suppressFlashes(series, candidates);
-  // The shorter minimum next to cuts is the default detector's: its cuts are judged against their neighbours, so
-  // they do not come in bursts. The PySceneDetect-style detectors keep PySceneDetect's one minimum, which is what
-  // holds their bursts (fast motion over the threshold for several frames) to one boundary.
-  const minCut = options.detector === 'scenescope' ? options.minCutSceneLen : options.minSceneLen;
-  candidates = enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
+  candidates = applyMinSceneLength(candidates, series, options);
   const boundaries: Boundary[] = candidates.map((c) => ({
     frame: c.frame,
     time: series.times[c.frame]!,

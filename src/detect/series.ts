@@ -90,6 +90,6 @@ export function hashDistance(series: FeatureSeries, a: number, b: number): numbe
 }
 
 /** Frames in `seconds` at the series' frame rate, at least 1. */
-export function framesIn(series: FeatureSeries, seconds: number): number {
+export function framesIn(series: Pick<FeatureSeries, 'frameRate'>, seconds: number): number {
   return Math.max(1, Math.round(seconds * series.frameRate));
 }

@@ -22,7 +22,7 @@
  * (chunks of a long video decoded in parallel): each chunk must cover its core plus the margin on both sides.
  */
 import type { Candidate, DetectorOutput } from './detector.js';
-import { enforceMinSceneLength, minSceneFrames, suppressFlashes } from './filters.js';
+import { applyMinSceneLength, suppressFlashes } from './filters.js';
 import { createDetector, type DetectorName, type ResolvedDetectionOptions } from './index.js';
 import { scenesFromBoundaries } from './scenes.js';
 import { framesIn, type FeatureSeries } from './series.js';
@@ -209,7 +209,7 @@ export function detectWindowed(source: SeriesSource, options: ResolvedDetectionO
   let candidates: Candidate[] = merged;
   const rate = { frameRate: source.frameRate, count: n } as FeatureSeries;
   if (options.flashSuppression) candidates = suppressFlashesWindowed(source, candidates, framesIn(rate, 1) + 8);
-  candidates = enforceMinSceneLength(candidates, minSceneFrames(rate, options.minSceneLen));
+  candidates = applyMinSceneLength(candidates, rate, options);
   const times = source.times();
   const boundaries: Boundary[] = candidates.map((c) => ({
     frame: c.frame,
