@@ -26,7 +26,7 @@ const opt = (name: string, type: 'string' | 'boolean', help: string, extra: Part
 const DETECTION: readonly OptionSpec[] = [
   opt('detector', 'string', `${DETECTOR_NAMES.join(' | ')} (default scenescope)`, { value: '<name>' }),
   opt('threshold', 'string', "the detector's main threshold (see README)", { value: '<x>' }),
-  opt('min-scene-len', 'string', `shortest scene (default 0.5s); ${DURATION_FORMS}`, { value: '<duration>' }),
+  opt('min-scene-len', 'string', `shortest scene (default 0.5s; the default detector allows 0.2s next to a hard cut unless this is given); ${DURATION_FORMS}`, { value: '<duration>' }),
   opt('flash-suppression', 'boolean', 'keep cuts caused by flashes and short white-outs', { defaultTrue: true }),
 ];
 const RANGE: readonly OptionSpec[] = [
