@@ -216,6 +216,15 @@ suite('models fetch: HTTP mirror on 127.0.0.1 serving ../shared/models', { skip 
     assert.equal(log.filter((l) => l.path === '/ppocr-en-rec/no-such-file.txt').length, 1);
   });
 
+  test('a fetch whose every file fails leaves no empty model folder behind', async () => {
+    const modelsDir = join(root, 'all-missing');
+    const manifest = localManifest().map((e) => (e.id !== 'yolox-nano' ? e : { ...e, files: e.files.map((f) => ({ ...f, url: `${base}/yolox-nano/gone-${f.name}` })) }));
+    const report = await fetchModels({ modelsDir, ids: ['yolox-nano'], manifest });
+    assert.equal(report.ok, false);
+    assert.ok(report.files.every((f) => f.action === 'failed'));
+    assert.equal(existsSync(join(modelsDir, 'yolox-nano')), false, 'no empty yolox-nano folder');
+  });
+
   test('derived files have no official download: reported, and fetched only from a mirror', async () => {
     const modelsDir = join(root, 'derived');
     const manifest = loadManifest().map((e) => ({ ...e, files: e.files.map((f) => ({ ...f, url: f.derived === undefined ? `${base}/${e.dir ?? e.id}/${f.name}` : `${base}/never-asked` })) }));

@@ -115,7 +115,7 @@ suite('models fetch never writes through a planted link (mirror on 127.0.0.1)', 
     const report = await fetchModels({ modelsDir, manifest: pinned() });
     assert.equal(report.ok, false);
     assert.match(report.files[0]!.reason!, /^Download of model\.onnx is larger than the 50000 bytes the manifest expects/);
-    assert.deepEqual(readdirSync(dir), [], 'no .part left');
+    assert.equal(existsSync(dir), false, 'no .part left, and no empty model folder');
   });
 
   test('a file without a pinned hash is bounded by maxBytes and must have its JSON shape', async () => {
@@ -130,7 +130,7 @@ suite('models fetch never writes through a planted link (mirror on 127.0.0.1)', 
     bodies.set('/tiny/config.json', Buffer.from('<html>login</html>'));
     report = await fetchModels({ modelsDir, manifest: entries });
     assert.match(report.files[0]!.reason!, /^config\.json is not valid JSON/);
-    assert.deepEqual(readdirSync(dir), []);
+    assert.equal(existsSync(dir), false, 'nothing left, not even an empty model folder');
     bodies.set('/tiny/config.json', CONFIG);
     report = await fetchModels({ modelsDir, manifest: entries });
     assert.equal(report.ok, true, JSON.stringify(report.files));

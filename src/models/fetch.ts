@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { lstat, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AbortError, ModelError, throwIfAborted } from '../errors.js';
 import { clearDestination, ensureModelDir, EXCLUSIVE_CREATE, finishReport, selectEntries, verifyProblem, type CommonInstallOptions, type FileAction, type InstallReport } from './install.js';
@@ -299,6 +299,8 @@ export async function fetchModels(options: FetchOptions = {}): Promise<InstallRe
         actions.push({ id: entry.id, file: file.name, action: 'failed', reason: (error as Error).message });
       }
     }
+    // A model none of whose files arrived leaves no empty folder (rmdir removes only an empty directory).
+    await rmdir(dir).catch(() => undefined);
   }
   return finishReport(modelsDir, entries, actions, options.ids !== undefined && options.ids.length > 0, options.signal);
 }
