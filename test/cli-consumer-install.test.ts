@@ -21,11 +21,14 @@ const SKIP: string | false = !ENABLED
     : false;
 
 const CONSUMER_TS = `
+import { mkdirSync } from 'node:fs';
 import { analyzeFile, detectScenes, loadFeatureEngine, openLibrary, type DetectResult, type AnalysisResult } from 'scenescope';
 
 const clip = process.argv[2]!;
 const dir = process.argv[3]!;
 const detected: DetectResult = await detectScenes(clip, { minSceneLen: 0.5 });
+// An empty models folder: analysis without models (a folder that does not exist is MODELS_DIR_NOT_FOUND).
+mkdirSync(dir + '/no-models', { recursive: true });
 const analyzed: AnalysisResult = await analyzeFile(clip, { ocr: false, caption: false, thumbnailsDir: dir + '/thumbs', modelsDir: dir + '/no-models' });
 const library = await openLibrary({ path: dir + '/library.db' });
 const integrity: string[] = await library.integrityCheck();
