@@ -27,7 +27,7 @@ import { cleanLine, isJunkLine, mergeTimedLines, type TextEngine, type TimedLine
 import type { RgbImage } from './types.js';
 
 /** Seconds between OCR samples of a scene (the last frame of the scene is always a sample). */
-export const OCR_INTERVAL = 0.5;
+export const OCR_INTERVAL = 1;
 /** A sample with no grid tile changed by more than this (mean grey levels) is not read again. */
 export const STATIC_TILE = 5;
 /** PP-OCRv4 readings under this confidence (0..1) are read again by tesseract (see benchmarks/ocr.ts). */
