@@ -5,7 +5,7 @@
  * Pre-processing (PaddleOCR's DetResizeForTest, limit type "max"): the frame is shrunk so that its long side is
  * at most {@link DET_LIMIT_SIDE} (never enlarged), both sides rounded to multiples of 32, then RGB/255 is
  * normalised with the ImageNet mean and std into a [1, 3, H, W] tensor. PaddleOCR's default side is 960. OCR
- * now runs on a sample every 0.5 s, so the side sets most of its cost: on 960x540 a pass costs 113 ms of CPU
+ * runs on a sample every second (ocrInterval), so the side sets most of its cost: on 960x540 a pass costs 113 ms of CPU
  * at 736, 69 at 640 and 49 at 544. On the seeded caption corpus (24 captions, 360p-1080p, benchmarks/ocr.ts)
  * 640 and 544 both found all of them (CER 2.2 % and 0.7 %), but 544 lost plain yellow text on a noisy 360p
  * picture that 640 (no shrinking at 360p) reads: 640 it is.

@@ -9,9 +9,10 @@
  *
  * Cost is kept low in two ways. A sample whose picture did not change since the last sample that was run
  * (no tile of a 16 x 9 grid over a 160 px-wide grey reduction moved by more than {@link STATIC_TILE} grey
- * levels on average) is not run again: the lines of that sample are taken as still on screen. And a line crop
- * nearly identical to one already read in the scene (same place, mean absolute difference of a 64 x 16 grey
- * reduction under 6) reuses that reading. Inference runs in the enricher's ONNX worker thread.
+ * levels on average) is not run again: the lines of that sample are taken as still on screen. And a line at the
+ * place of one already read in the scene (box IoU > 0.7) reuses that reading when its crop is nearly identical
+ * (mean absolute difference of a 64 x 16 grey reduction under 6) or, for a line over a moving picture, when its
+ * text strokes are (see {@link sameStrokes}). Inference runs in the enricher's ONNX worker thread.
  *
  * Without the detector, tesseract reads each whole frame in automatic page mode (slower, and weaker on text
  * over busy backgrounds); the result says so through `mode`.
@@ -26,7 +27,7 @@ import { cleanLine, isJunkLine, mergeTimedLines, type TextEngine, type TimedLine
 import type { RgbImage } from './types.js';
 
 /** Seconds between OCR samples of a scene (the last frame of the scene is always a sample). */
-export const OCR_INTERVAL = 0.5;
+export const OCR_INTERVAL = 1;
 /** A sample with no grid tile changed by more than this (mean grey levels) is not read again. */
 export const STATIC_TILE = 5;
 /** PP-OCRv4 readings under this confidence (0..1) are read again by tesseract (see benchmarks/ocr.ts). */
@@ -277,6 +278,106 @@ function signatureDistance(a: Uint8Array, b: Uint8Array): number {
   return sum / a.length;
 }
 
+/**
+ * The text strokes of a line's box, to tell whether a later sample still shows the same text when the picture
+ * behind it moves (a subtitle over a panning shot defeats {@link lineSignature}). The strokes are the pixels
+ * of the box's minority extreme: the brightest (grey >= 0.8 x the 99th percentile, when that is >= 170) or
+ * the darkest (<= the 1st percentile + a fifth of the rest, when that is <= 80), whichever covers less of the
+ * box (text covers less of its box than the ground). Null when neither extreme is there or covers under 3 %
+ * of the box. Exported for tests.
+ */
+export interface LineStrokes {
+  /** The box in frame pixels (integers) the mask covers. */
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  /** Grey threshold, and whether strokes are at or above it (bright text) or at or below it (dark text). */
+  threshold: number;
+  bright: boolean;
+  /** 1 for a stroke pixel, row-major over the box. */
+  mask: Uint8Array;
+}
+
+function boxGrey(frame: RgbImage, x0: number, y0: number, width: number, height: number): Uint8Array {
+  const grey = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    let i = ((y0 + y) * frame.width + x0) * 3;
+    for (let x = 0; x < width; x++, i += 3) grey[y * width + x] = (frame.data[i]! * 77 + frame.data[i + 1]! * 150 + frame.data[i + 2]! * 29) >> 8;
+  }
+  return grey;
+}
+
+export function lineStrokes(frame: RgbImage, box: Box): LineStrokes | null {
+  const x0 = Math.max(0, Math.floor(box.x0));
+  const y0 = Math.max(0, Math.floor(box.y0));
+  const width = Math.min(frame.width, Math.ceil(box.x1)) - x0;
+  const height = Math.min(frame.height, Math.ceil(box.y1)) - y0;
+  if (width < 4 || height < 4) return null;
+  const grey = boxGrey(frame, x0, y0, width, height);
+  const high = percentile(grey, 0.99);
+  const low = percentile(grey, 0.01);
+  const hiT = high * 0.8;
+  const loT = low + (255 - low) * 0.2;
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < grey.length; i++) {
+    if (grey[i]! >= hiT) hi++;
+    if (grey[i]! <= loT) lo++;
+  }
+  const min = 0.03 * grey.length;
+  const hiOk = high >= 170 && hi >= min;
+  const loOk = low <= 80 && lo >= min;
+  if (!hiOk && !loOk) return null;
+  const bright = hiOk && (!loOk || hi <= lo);
+  const threshold = bright ? hiT : loT;
+  const mask = grey.map((v) => (bright ? v >= threshold : v <= threshold) ? 1 : 0);
+  return { x0, y0, width, height, threshold, bright, mask };
+}
+
+/** Jaccard overlap of the strokes in every inner column block (one line height wide) must be at least this... */
+export const STROKE_BLOCK_MATCH = 0.5;
+/** ...and over the whole line at least this, for a later sample to count as the same text. */
+export const STROKE_LINE_MATCH = 0.8;
+
+/**
+ * Whether `frame` shows the same strokes as `ref` at the same place: the pixels beyond ref's threshold in the
+ * same box overlap ref's mask (Jaccard) by {@link STROKE_LINE_MATCH} over the line and by
+ * {@link STROKE_BLOCK_MATCH} in every block one line height wide that holds strokes in either (a changed
+ * character changes its block, though it barely moves the line's overlap). Exported for tests.
+ */
+export function sameStrokes(ref: LineStrokes, frame: RgbImage): boolean {
+  if (ref.x0 + ref.width > frame.width || ref.y0 + ref.height > frame.height) return false;
+  const grey = boxGrey(frame, ref.x0, ref.y0, ref.width, ref.height);
+  const block = Math.max(8, ref.height);
+  let inter = 0;
+  let union = 0;
+  for (let bx = 0; bx < ref.width; bx += block) {
+    let bi = 0;
+    let bu = 0;
+    let refIn = 0;
+    const end = Math.min(ref.width, bx + block);
+    for (let y = 0; y < ref.height; y++) {
+      for (let x = bx; x < end; x++) {
+        const i = y * ref.width + x;
+        const v = grey[i]!;
+        const now = ref.bright ? v >= ref.threshold : v <= ref.threshold;
+        const was = ref.mask[i] === 1;
+        if (was) refIn++;
+        if (now && was) bi++;
+        if (now || was) bu++;
+      }
+    }
+    inter += bi;
+    union += bu;
+    // The end blocks hold the box's margin (DB grows boxes beyond the text), where a moving ground shows, and a
+    // block with few strokes in the reference (a gap between words) says little: neither is checked.
+    const inner = bx > 0 && end < ref.width;
+    if (inner && refIn >= 0.1 * (end - bx) * ref.height && bi / bu < STROKE_BLOCK_MATCH) return false;
+  }
+  return union > 0 && inter / union >= STROKE_LINE_MATCH;
+}
+
 /** The RGB crop of a line for the recogniser: the unclipped box and a tenth of its height on each side. */
 export function recCrop(frame: RgbImage, box: Box): RgbImage {
   const h = box.y1 - box.y0;
@@ -315,7 +416,7 @@ export async function readSceneText(
   let skipped = 0;
   let lastTiles: Float32Array | null = null;
   let lastReadings: TimedReading[] = [];
-  const cache: { box: Box; signature: Uint8Array; reading: Promise<Reading> }[] = [];
+  const cache: { box: Box; signature: Uint8Array; strokes: LineStrokes | null; reading: Promise<Reading> }[] = [];
 
   // New lines of one sample are recognised in one batch; the unsure ones then go to tesseract one by one.
   const readCrops = async (frame: RgbImage, boxes: readonly Box[]): Promise<Reading[]> => {
@@ -378,13 +479,13 @@ export async function readSceneText(
       const freshAt: number[] = [];
       for (const box of boxes) {
         const signature = lineSignature(frame, box);
-        const earlier = cache.find((c) => iou(c.box, box) > 0.7 && signatureDistance(c.signature, signature) < 6);
+        const earlier = cache.find((c) => iou(c.box, box) > 0.7 && (signatureDistance(c.signature, signature) < 6 || (c.strokes !== null && sameStrokes(c.strokes, frame))));
         if (earlier !== undefined) pending.push({ box, reading: earlier.reading });
         else {
           freshAt.push(pending.length);
           fresh.push(box);
           pending.push({ box, reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
-          cache.push({ box, signature, reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
+          cache.push({ box, signature, strokes: lineStrokes(frame, box), reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
         }
       }
       if (fresh.length > 0) {
