@@ -42,6 +42,27 @@ function diskError(error: unknown, what: string): ScenescopeError {
 }
 
 /**
+ * Create a temp file exclusively (random name, no link followed, mode 0600) and unlink it at once, so it lives
+ * only as long as its descriptor: a killed process leaves nothing behind.
+ * @throws ScenescopeError DISK_FULL or INTERNAL when the file cannot be created.
+ */
+function openUnlinked(dir: string, kind: string): number {
+  const file = path.join(dir, `scenescope-${kind}-${process.pid}-${randomBytes(8).toString('hex')}.bin`);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  } catch (error) {
+    throw diskError(error, 'create');
+  }
+  try {
+    unlinkSync(file);
+  } catch {
+    // A platform that cannot unlink an open file keeps it until close; nothing else to do.
+  }
+  return fd;
+}
+
+/**
  * A feature series kept in an unlinked temporary file. Append batches (or frames) in order, then read windows.
  * Reading is synchronous: windows are small and detection, which consumes them, is synchronous and pure.
  */
@@ -62,19 +83,7 @@ export class SeriesFile {
    */
   constructor(frameRate: number, dir: string = tmpdir()) {
     this.frameRate = frameRate;
-    const file = path.join(dir, `scenescope-series-${process.pid}-${randomBytes(8).toString('hex')}.bin`);
-    let fd: number;
-    try {
-      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-    } catch (error) {
-      throw diskError(error, 'create');
-    }
-    try {
-      unlinkSync(file);
-    } catch {
-      // A platform that cannot unlink an open file keeps it until close; nothing else to do.
-    }
-    this.#held = { fd };
+    this.#held = { fd: openUnlinked(dir, 'series') };
     closer.register(this, this.#held, this);
   }
 
@@ -237,19 +246,7 @@ export class TrackFile {
   /** @param width values per frame. */
   constructor(width: number, dir: string = tmpdir()) {
     this.width = width;
-    const file = path.join(dir, `scenescope-tracks-${process.pid}-${randomBytes(8).toString('hex')}.bin`);
-    let fd: number;
-    try {
-      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-    } catch (error) {
-      throw diskError(error, 'create');
-    }
-    try {
-      unlinkSync(file);
-    } catch {
-      // See SeriesFile.
-    }
-    this.#held = { fd };
+    this.#held = { fd: openUnlinked(dir, 'tracks') };
     closer.register(this, this.#held, this);
   }
 
