@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, suite, test } from 'node:test';
-import { runLibraryCommand } from '../src/cli/library-commands.js';
 import { openLibrary } from '../src/library/library.js';
 import type { VideoAnalysisJobStatus, VideoSceneList } from '../src/types.js';
-import { addFakeMedia, ffmpegOrNull, loadFakePipeline, makeClip, writeFakePipeline } from './library-helpers.js';
+import { addFakeMedia, ffmpegOrNull, loadFakePipeline, makeClip, writeFakePipeline, runLibraryCli } from './library-helpers.js';
 
 const skip = ffmpegOrNull() === null ? 'ffmpeg is not available' : false;
 const dir = mkdtempSync(path.join(tmpdir(), 'scenescope-cli-'));
@@ -23,23 +21,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
-
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runLibraryCommand(command, args, { stdout, stderr, env });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const run = runLibraryCli;
 
 suite('library CLI commands', { skip }, () => {
   let mediaId = '';

@@ -5,9 +5,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnalysisPipeline } from '../src/jobs/pipeline.js';
 import type { Library } from '../src/library/library.js';
+import { runLibraryCommand } from '../src/cli/library-commands.js';
 import { resolveFfmpegPaths } from '../src/media/ffmpeg.js';
 import { newId } from '../src/store/ids.js';
 
@@ -198,4 +200,24 @@ export function processesMentioning(needle: string): Array<{ pid: number; args: 
     .map((line) => line.trim())
     .filter((line) => line.includes(needle) && !line.includes('ps -eo'))
     .map((line) => ({ pid: Number(line.split(/\s+/, 1)[0]), args: line.replace(/^\d+\s+/, '') }));
+}
+
+/** A writable stream that keeps what is written, for a command's stdout or stderr. */
+function sink(): Writable & { text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return Object.assign(stream, { text: () => text });
+}
+
+/** Run a library CLI command in this process, with its exit code and what it wrote. */
+export async function runLibraryCli(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runLibraryCommand(command, args, { stdout, stderr, env });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
 }

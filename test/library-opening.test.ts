@@ -8,14 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, suite, test } from 'node:test';
-import { runLibraryCommand } from '../src/cli/library-commands.js';
 import { hasCode } from '../src/errors.js';
 import { openLibrary, type Library } from '../src/library/library.js';
 import { defaultLibraryPath, libraryLocation } from '../src/library/location.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
-import { addFakeMedia, exited, spawnWorker, until, writeFakePipeline } from './library-helpers.js';
+import { addFakeMedia, exited, spawnWorker, until, writeFakePipeline, runLibraryCli } from './library-helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'scenescope-opening-'));
 const pipelineModule = writeFakePipeline(dir);
@@ -29,23 +27,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
-
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runLibraryCommand(command, args, { stdout, stderr, env });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const run = runLibraryCli;
 
 suite('library opening rules', () => {
   test('status, scenes, search, export, retry and cancel on a missing library fail with LIBRARY_NOT_FOUND and create nothing', async () => {

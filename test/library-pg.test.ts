@@ -9,13 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, suite, test } from 'node:test';
 import { detectScenes } from '../src/api/detect.js';
-import { runLibraryCommand } from '../src/cli/library-commands.js';
 import { openLibrary } from '../src/library/library.js';
 import type { VideoAnalysisJobStatus } from '../src/types.js';
-import { exited, ffmpegOrNull, makeClip, spawnWorker } from './library-helpers.js';
+import { exited, ffmpegOrNull, makeClip, spawnWorker, runLibraryCli } from './library-helpers.js';
 import { pgUnavailable, startPgServer, type PgServer } from './helpers/pg-server.js';
 
 const skip = pgUnavailable() ?? (ffmpegOrNull() === null ? 'ffmpeg is not available' : null);
@@ -34,23 +32,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
-
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runLibraryCommand(command, args, { stdout, stderr, env: { ...env, XDG_DATA_HOME: path.join(dir, 'cli-home') } });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runLibraryCli> => runLibraryCli(command, args, { ...env, XDG_DATA_HOME: path.join(dir, 'cli-home') });
 
 suite('library on PostgreSQL (CLI, worker process, real engine)', { skip: skip ?? false }, () => {
   test('add, then a worker process with --exit-when-idle: scenes equal detect, thumbnails come from the database', async () => {
