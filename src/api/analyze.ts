@@ -273,8 +273,11 @@ export async function* enrichScenes(result: DetectResult, options: AnalyzeOption
   const key = await fileKey(result.probe.path);
   let done = 0;
   try {
-    const jobs = result.scenes.map(async (scene) => {
-      const e = await enricher.enrichScene({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), thumbnailsDir: thumbsDir, ...(resolved.signal ? { signal: resolved.signal } : {}) });
+    // One decoding pass over the video serves every scene's samples (enrichScenes, src/enrich/frame-stream.ts).
+    const inputs = result.scenes.map((scene) => ({ videoPath: result.probe.path, rotation: result.probe.stream.rotation, scene, frames: sceneFrames(result, scene), boundaryConfidence: sceneBoundaryConfidence(result, scene), thumbnailsDir: thumbsDir, ...(resolved.signal ? { signal: resolved.signal } : {}) }));
+    const enriched = enricher.enrichScenes(inputs);
+    const jobs = result.scenes.map(async (scene, i) => {
+      const e = await enriched[i]!;
       onProgress?.(++done, total);
       return toAnalyzedScene(result, scene, sceneIdFor(key, scene), e, thumbsDir);
     });

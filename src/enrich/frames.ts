@@ -29,8 +29,11 @@ export interface DecodedFrame {
   image: RgbImage;
 }
 
-/** The ffmpeg arguments that decode the frames at `times` (sorted ascending); exported for tests. */
-export function frameArgs(videoPath: string, times: readonly number[], frameDuration: number, output = 'pipe:1'): string[] {
+/**
+ * The ffmpeg arguments that decode the frames at `times` (sorted ascending); exported for tests. With
+ * `showinfo`, each selected frame's time (from the seek point) is logged on stderr (frame-stream.ts reads it).
+ */
+export function frameArgs(videoPath: string, times: readonly number[], frameDuration: number, output = 'pipe:1', options: { showinfo?: boolean } = {}): string[] {
   const half = Math.max(0.0005, frameDuration / 2);
   const seek = Math.max(0, times[0]! - half);
   const span = times[times.length - 1]! - seek + Math.max(1, frameDuration * 4);
@@ -45,7 +48,7 @@ export function frameArgs(videoPath: string, times: readonly number[], frameDura
     '-nostdin',
     '-nostats',
     '-loglevel',
-    'error',
+    options.showinfo === true ? 'info' : 'error',
     '-ss',
     seek.toFixed(6),
     '-t',
@@ -60,7 +63,7 @@ export function frameArgs(videoPath: string, times: readonly number[], frameDura
     '-dn',
     '-vf',
     // Display size (square pixels), shrunk so that the long side is at most MAX_FRAME_SIDE.
-    `${select},scale=w='trunc(iw*sar*min(1,${MAX_FRAME_SIDE}/max(iw*sar,ih))+0.5)':h='trunc(ih*min(1,${MAX_FRAME_SIDE}/max(iw*sar,ih))+0.5)':flags=bicubic,setsar=1,format=rgb24`,
+    `${select}${options.showinfo === true ? ',showinfo' : ''},scale=w='trunc(iw*sar*min(1,${MAX_FRAME_SIDE}/max(iw*sar,ih))+0.5)':h='trunc(ih*min(1,${MAX_FRAME_SIDE}/max(iw*sar,ih))+0.5)':flags=bicubic,setsar=1,format=rgb24`,
     '-vsync',
     '0',
     '-frames:v',

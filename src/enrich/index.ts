@@ -24,11 +24,12 @@ import { defaultModelsDir, getModelEntry, loadManifest, locateModel, requireMode
 import { bool, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalOption, string } from '../util/validate.js';
 import { sceneConfidence } from './confidence.js';
 import { CANDIDATE_LABEL, describeScene, sceneTags, sceneTagScores, STATE_OBJECT, statedEvidence, type DescribeInput } from './describe.js';
-import { decodeFramesAt, frameDurationOf } from './frames.js';
-import { chooseKeyframe, sampleTimes } from './keyframe.js';
+import { frameDurationOf, type DecodedFrame } from './frames.js';
+import { FrameStream, type FrameRequest, type SceneFrames } from './frame-stream.js';
+import { chooseKeyframe, sampleTimes, type KeyframeChoice } from './keyframe.js';
 import { classify, meanEmbedding, topLabels, type Label } from './labels.js';
 import { countObjects, detectObjects, peopleFacts, type Detection, type ObjectCount, type PeopleFacts } from './objects.js';
-import { OCR_INTERVAL, ocrSampleTimes, readSceneText, type SceneText, type TextReaders, type TimedFrame } from './ocr.js';
+import { LineCache, OCR_INTERVAL, ocrSampleTimes, readSceneText, type SceneText, type TextReaders } from './ocr.js';
 import { LANGUAGE_CODE, OcrPool, tesseractData } from './ocr-pool.js';
 import { DET_LIMIT_SIDE } from './ocr-detect.js';
 import { locatePpocr, PPOCR_ID, PPOCR_VERSION } from './ppocr-models.js';
@@ -49,8 +50,6 @@ export { cosine } from './labels.js';
 
 /** Model ids the enricher uses (folder names in the models folder). */
 export const ENRICH_MODEL_IDS = { classifier: 'mobilenetv2-int8', objects: 'yolox-nano', textDetector: 'ppocr-v3-det' } as const;
-/** OCR samples decoded per ffmpeg run. */
-const OCR_CHUNK = 6;
 /** Id under which the tesseract engine is listed by models(). */
 export const TESSERACT_ID = 'tesseract-eng';
 
@@ -349,6 +348,8 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   const statuses: EnricherModelStatus[] = [classifier.status, objects.status, textDetector.status, pool.status, captioner.status];
   const readers: TextReaders = { detector: textDetector.value?.detector ?? null, recogniser: textDetector.value?.recogniser ?? null, tesseract: pool.value, tesseractEveryLine: everyLine };
   const histories = new Map<string, TextHistory>();
+  // Shared by all scenes: a subtitle running over a cut is read once, not once per scene.
+  const lineCache = new LineCache();
   const limit = limiter(r.concurrency);
   let closed = false;
 
@@ -369,7 +370,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     throw new AbortError(undefined, { cause: r.signal.reason });
   }
 
-  const enrichOne = async (input: EnrichSceneInput): Promise<SceneEnrichment> => {
+  const enrichOne = async (input: EnrichSceneInput, feed?: SceneFrames): Promise<SceneEnrichment> => {
     const signals = [input.signal, r.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     const check = (): void => {
@@ -395,19 +396,49 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
 
     const frames = input.frames;
     const keyframe = chooseKeyframe(frames, input.scene);
-    const times = sampleTimes(frames, keyframe, 3);
-    const decodeOptions: Parameters<typeof decodeFramesAt>[2] = { frameDuration: frameDurationOf(frames.map((f) => f.time)), signal };
-    if (r.ffmpegPath !== undefined) decodeOptions.ffmpegPath = r.ffmpegPath;
-    let decoded: Awaited<ReturnType<typeof decodeFramesAt>> = [];
+    const plan = planOf(input, keyframe);
+    // Called alone, the scene decodes its own frames (models' and OCR samples in one pass); from
+    // enrichScenes() it reads them from the video's stream.
+    const own = feed === undefined ? new FrameStream(input.videoPath, [plan.request], streamOptions(frameDurationOf(frames.map((f) => f.time)), signal)) : null;
+    const source = feed ?? own!.scene(0);
     try {
-      decoded = await timed('decode', () => decodeFramesAt(input.videoPath, times, decodeOptions));
+    const decodeStarted = performance.now();
+
+    const ocrTask = (async (): Promise<SceneText | null> => {
+      if (plan.request.ocr.length === 0) return null;
+      try {
+        const samples = source.ocr();
+        const result = await readSceneText(samples, readers, { signal, detectorSide: r.textDetectorSide, cache: lineCache });
+        timings.ocr_det = Math.round(result.detMs * 10) / 10;
+        timings.ocr_rec = Math.round(result.recMs * 10) / 10;
+        if (result.mode === 'detector') used.add(PPOCR_ID);
+        if (result.mode === 'full-frame' || result.engines.includes('tesseract')) used.add(TESSERACT_ID);
+        let history = histories.get(input.videoPath);
+        if (history === undefined) histories.set(input.videoPath, (history = new TextHistory()));
+        history.observe(input.scene.scene_index, result.lines);
+        result.text = visibleText(result.lines);
+        return result;
+      } catch (error) {
+        source.closeOcr();
+        fail('ocr', error, 'OCR_FAILED');
+        return null;
+      }
+    })();
+    ocrTask.catch(() => undefined);
+
+    let decoded: DecodedFrame[] = [];
+    try {
+      decoded = await source.model();
     } catch (error) {
       fail('keyframe', error, 'DECODE_FAILED');
     }
+    // Waiting for the samples, not decoding them alone: the stream decodes the OCR samples in between.
+    timings.decode = Math.round((performance.now() - decodeStarted) * 10) / 10;
     check();
     if (decoded.length === 0) {
       // No frame of this scene decodes (timestamps that jump, a damaged stretch): the scene keeps what its
       // per-frame statistics say and the failure, and the other scenes go on.
+      source.close();
       if (failures.length === 0) failures.push({ step: 'keyframe', code: 'DECODE_FAILED', message: `No frame decoded for scene ${input.scene.scene_index}` });
       const facts: DescribeInput = { objects: null, labels: null, brightness: brightness(frames), colours: [], motion: motionKind(frames), text: null, caption: null };
       return {
@@ -450,51 +481,8 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       }
     })();
 
-    const ocrTask = (async (): Promise<SceneText | null> => {
-      if (pool.value === null && readers.detector === null) return null;
-      try {
-        // Samples across the whole scene, decoded a few at a time (the next chunk while this one is read).
-        const times = readers.detector === null ? decoded.map((d) => d.time) : ocrSampleTimes(frames, keyframe.time, r.ocrInterval);
-        const chunks: number[][] = [];
-        for (let i = 0; i < times.length; i += OCR_CHUNK) chunks.push(times.slice(i, i + OCR_CHUNK));
-        const decodeChunk = (chunk: number[]): Promise<TimedFrame[]> => {
-          const ready = chunk.map((t) => decoded.find((d) => Math.abs(d.time - t) < 1e-6));
-          if (ready.every((d) => d !== undefined)) return Promise.resolve(ready.map((d) => ({ time: d!.time, image: d!.image })));
-          const started = performance.now();
-          const job = decodeFramesAt(input.videoPath, chunk, decodeOptions).then((list) => {
-            timings.ocr_decode = Math.round(((timings.ocr_decode ?? 0) + performance.now() - started) * 10) / 10;
-            return list.map((d) => ({ time: d.time, image: d.image }));
-          });
-          job.catch(() => undefined);
-          return job;
-        };
-        async function* samplesOf(): AsyncGenerator<TimedFrame> {
-          let next = chunks.length > 0 ? decodeChunk(chunks[0]!) : null;
-          for (let c = 0; c < chunks.length; c++) {
-            const current = await next!;
-            next = c + 1 < chunks.length ? decodeChunk(chunks[c + 1]!) : null;
-            yield* current;
-          }
-        }
-        const result = await readSceneText(samplesOf(), readers, { signal, detectorSide: r.textDetectorSide });
-        timings.ocr_det = Math.round(result.detMs * 10) / 10;
-        timings.ocr_rec = Math.round(result.recMs * 10) / 10;
-        if (result.mode === 'detector') used.add(PPOCR_ID);
-        if (result.mode === 'full-frame' || result.engines.includes('tesseract')) used.add(TESSERACT_ID);
-        let history = histories.get(input.videoPath);
-        if (history === undefined) histories.set(input.videoPath, (history = new TextHistory()));
-        history.observe(input.scene.scene_index, result.lines);
-        result.text = visibleText(result.lines);
-        return result;
-      } catch (error) {
-        fail('ocr', error, 'OCR_FAILED');
-        return null;
-      }
-    })();
-
-    // Marked handled now: if a later step throws (abort), nobody awaits these.
+    // Marked handled now: if a later step throws (abort), nobody awaits it.
     thumbnailTask.catch(() => undefined);
-    ocrTask.catch(() => undefined);
 
     // The ONNX worker serves the OCR detector and these models in turn.
     let objectCounts: ObjectCount[] | null = null;
@@ -603,6 +591,24 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       timings,
       models_used: [...used],
     };
+    } finally {
+      source.close();
+      own?.close();
+    }
+  };
+
+  /** The frames a scene reads: the models' samples, and the OCR samples (none when OCR is off). */
+  const planOf = (input: EnrichSceneInput, keyframe: KeyframeChoice): { request: FrameRequest } => {
+    const model = sampleTimes(input.frames, keyframe, 3);
+    const ocrOn = pool.value !== null || readers.detector !== null;
+    // Without the detector, tesseract reads the models' samples whole.
+    const ocr = !ocrOn ? [] : readers.detector === null ? model : ocrSampleTimes(input.frames, keyframe.time, r.ocrInterval);
+    return { request: { model, ocr } };
+  };
+  const streamOptions = (frameDuration: number, signal: AbortSignal | undefined): ConstructorParameters<typeof FrameStream>[2] => {
+    const options: ConstructorParameters<typeof FrameStream>[2] = { frameDuration, signal };
+    if (r.ffmpegPath !== undefined) options.ffmpegPath = r.ffmpegPath;
+    return options;
   };
 
   return {
@@ -611,6 +617,29 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       validateSceneInput(input);
       if (closed) throw new JobError('INVALID_STATE', 'The enricher is closed');
       return limit(() => enrichOne(input));
+    },
+    enrichScenes: (inputs) => {
+      if (!Array.isArray(inputs)) throw new ScenescopeError('INVALID_OPTION', 'Expected an array of scenes for enrichScenes');
+      inputs.forEach(validateSceneInput);
+      if (closed) throw new JobError('INVALID_STATE', 'The enricher is closed');
+      if (inputs.length === 0) return [];
+      const videoPath = inputs[0]!.videoPath;
+      if (inputs.some((i) => i.videoPath !== videoPath)) throw new ScenescopeError('INVALID_OPTION', 'enrichScenes takes the scenes of one video; call it once per video');
+      // In time order, so that every frame of a scene comes before those of the scenes after it.
+      const order = inputs.map((_, i) => i).sort((a, b) => inputs[a]!.scene.start_time - inputs[b]!.scene.start_time);
+      const plans = order.map((i) => planOf(inputs[i]!, chooseKeyframe(inputs[i]!.frames, inputs[i]!.scene)).request);
+      const shared = inputs.every((i) => i.signal === inputs[0]!.signal) ? inputs[0]!.signal : undefined;
+      const signals = [shared, r.signal].filter((x): x is AbortSignal => x !== undefined);
+      const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+      const longest: EnrichSceneInput = inputs.reduce((best: EnrichSceneInput, i: EnrichSceneInput) => (i.frames.length > best.frames.length ? i : best), inputs[0]!);
+      const stream = new FrameStream(videoPath, plans, streamOptions(frameDurationOf(longest.frames.map((f) => f.time)), signal));
+      const results: Promise<SceneEnrichment>[] = new Array(inputs.length);
+      order.forEach((i, k) => {
+        const feed = stream.scene(k);
+        results[i] = limit(() => enrichOne(inputs[i]!, feed));
+      });
+      void Promise.allSettled(results).then(() => stream.close());
+      return results;
     },
     close,
   };

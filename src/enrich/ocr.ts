@@ -393,6 +393,48 @@ interface Reading {
   engine: TextEngine;
 }
 
+/** A line read earlier, to be recognised again at the same place (see {@link LineCache}). */
+interface CachedLine {
+  box: Box;
+  signature: Uint8Array;
+  strokes: LineStrokes | null;
+  reading: Promise<Reading>;
+}
+
+/** Lines a {@link LineCache} keeps (the oldest go first). */
+export const LINE_CACHE_SIZE = 256;
+
+/**
+ * The lines read so far, so that a line at the place of an earlier one (box IoU > 0.7) with a nearly identical
+ * crop (64 x 16 grey reduction within 6 grey levels) or the same text strokes ({@link sameStrokes}) reuses its
+ * reading instead of being recognised again. One cache may serve all the scenes of a video: a subtitle or a
+ * title that runs over a cut is then read once, not once per scene (on the subtitled real clip of
+ * benchmarks/analyze.ts a third of the readings were such repeats). Holds the last {@link LINE_CACHE_SIZE}
+ * lines.
+ */
+export class LineCache {
+  private readonly lines: CachedLine[] = [];
+
+  /** The earlier line this one repeats, if any. */
+  find(box: Box, signature: Uint8Array, frame: RgbImage): CachedLine | undefined {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const c = this.lines[i]!;
+      if (iou(c.box, box) > 0.7 && (signatureDistance(c.signature, signature) < 6 || (c.strokes !== null && sameStrokes(c.strokes, frame)))) return c;
+    }
+    return undefined;
+  }
+
+  add(line: CachedLine): void {
+    this.lines.push(line);
+    if (this.lines.length > LINE_CACHE_SIZE) this.lines.shift();
+  }
+
+  remove(line: CachedLine): void {
+    const i = this.lines.indexOf(line);
+    if (i >= 0) this.lines.splice(i, 1);
+  }
+}
+
 /** Smallest line height (frame pixels) worth reading. */
 const MIN_LINE_HEIGHT = 7;
 
@@ -405,7 +447,7 @@ const MIN_LINE_HEIGHT = 7;
 export async function readSceneText(
   samples: Iterable<TimedFrame> | AsyncIterable<TimedFrame>,
   readers: TextReaders,
-  options: { signal?: AbortSignal | undefined; detectorSide?: number } = {},
+  options: { signal?: AbortSignal | undefined; detectorSide?: number; cache?: LineCache } = {},
 ): Promise<SceneText> {
   const { signal } = options;
   const readings: TimedReading[] = [];
@@ -416,7 +458,7 @@ export async function readSceneText(
   let skipped = 0;
   let lastTiles: Float32Array | null = null;
   let lastReadings: TimedReading[] = [];
-  const cache: { box: Box; signature: Uint8Array; strokes: LineStrokes | null; reading: Promise<Reading> }[] = [];
+  const cache = options.cache ?? new LineCache();
 
   // New lines of one sample are recognised in one batch; the unsure ones then go to tesseract one by one.
   const readCrops = async (frame: RgbImage, boxes: readonly Box[]): Promise<Reading[]> => {
@@ -474,33 +516,29 @@ export async function readSceneText(
       const t = performance.now();
       const boxes = (await detectTextBoxes(readers.detector, frame, options.detectorSide)).filter((b) => b.y1 - b.y0 >= MIN_LINE_HEIGHT);
       detMs += performance.now() - t;
-      const pending: { box: Box; reading: Promise<Reading> }[] = [];
-      const fresh: Box[] = [];
-      const freshAt: number[] = [];
+      const pending: { box: Box; line: CachedLine }[] = [];
+      const fresh: CachedLine[] = [];
       for (const box of boxes) {
         const signature = lineSignature(frame, box);
-        const earlier = cache.find((c) => iou(c.box, box) > 0.7 && (signatureDistance(c.signature, signature) < 6 || (c.strokes !== null && sameStrokes(c.strokes, frame))));
-        if (earlier !== undefined) pending.push({ box, reading: earlier.reading });
-        else {
-          freshAt.push(pending.length);
-          fresh.push(box);
-          pending.push({ box, reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
-          cache.push({ box, signature, strokes: lineStrokes(frame, box), reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) });
+        let line = cache.find(box, signature, frame);
+        if (line === undefined) {
+          line = { box, signature, strokes: lineStrokes(frame, box), reading: Promise.resolve({ text: '', confidence: 0, engine: 'ppocr' }) };
+          fresh.push(line);
+          cache.add(line);
         }
+        pending.push({ box, line });
       }
       if (fresh.length > 0) {
-        const batch = readCrops(frame, fresh);
+        const batch = readCrops(frame, fresh.map((l) => l.box));
         batch.catch(() => undefined);
-        const first = cache.length - fresh.length;
-        fresh.forEach((_, k) => {
-          const reading = batch.then((all) => all[k]!);
-          reading.catch(() => undefined);
-          pending[freshAt[k]!]!.reading = reading;
-          cache[first + k]!.reading = reading;
+        fresh.forEach((line, k) => {
+          line.reading = batch.then((all) => all[k]!);
+          // A failed reading must not be reused by a later scene.
+          line.reading.catch(() => cache.remove(line));
         });
       }
-      for (const { box, reading } of pending) {
-        const r = await reading;
+      for (const { box, line } of pending) {
+        const r = await line.reading;
         if (isJunkLine(r.text, r.confidence * 100) || r.confidence < MIN_CONFIDENCE) continue;
         current.push({ ...r, time: sample.time, top: box.y0 / frame.height, left: box.x0 / frame.width, height: (box.y1 - box.y0) / frame.height, width: (box.x1 - box.x0) / frame.width });
       }

@@ -2,9 +2,10 @@
  * Text-line recognition with PP-OCRv4's recogniser (SVTR-LCNet, CTC head) on onnxruntime-node.
  *
  * Pre-processing (PaddleOCR's `resize_norm_img`): the line crop keeps its aspect ratio and is resized to
- * {@link REC_HEIGHT} = 48 px high, width ceil(48 * w / h) capped at the batch width; channels go in BGR order
- * (PaddleOCR reads images with OpenCV) as (v / 255 - 0.5) / 0.5, and the rest of the batch width is zero padding
- * (mid-grey after normalisation). Lines are batched by similar width, as PaddleOCR sorts them by aspect ratio.
+ * {@link REC_HEIGHT} = 48 px high, width ceil(48 * w / h) capped at {@link REC_MAX_WIDTH}; channels go in BGR order
+ * (PaddleOCR reads images with OpenCV) as (v / 255 - 0.5) / 0.5, and the rest of the input width is zero padding
+ * (mid-grey after normalisation) up to {@link REC_MIN_WIDTH}. Each line is run alone at its own width (see
+ * {@link recognizeLines}).
  *
  * Post-processing (CTCLabelDecode, greedy): the arg-max class of every time step, repeats collapsed, blanks
  * (class 0) dropped; class i maps to dictionary line i - 1, the last class to a space. The line confidence is
@@ -19,12 +20,13 @@ import type { RgbImage } from './types.js';
 
 /** Input height of the recogniser. */
 export const REC_HEIGHT = 48;
-/** Smallest batch width (PaddleOCR's default rec_image_shape 3, 48, 320). */
-export const REC_MIN_WIDTH = 320;
+/**
+ * Smallest input width: shorter lines are padded to it (12 CTC steps, enough for a short word). PaddleOCR pads
+ * to 320; on the caption corpus and the real clips' text 96 read as well, at a third of the cost for a word.
+ */
+export const REC_MIN_WIDTH = 96;
 /** Widest line fed at once (longer lines are squeezed to it). */
 export const REC_MAX_WIDTH = 1600;
-/** Lines per forward pass. */
-export const REC_BATCH = 6;
 
 /** One recognised line. */
 export interface RecResult {
@@ -151,26 +153,25 @@ export function recWidth(width: number, height: number): number {
 }
 
 /**
- * Recognise line crops (RGB, any size) with the PP-OCRv4 recogniser, batched; results in input order.
+ * Recognise line crops (RGB, any size) with the PP-OCRv4 recogniser, one forward pass a line at its own width;
+ * results in input order. Measured on this machine (onnxruntime-node 1.30, one thread): a pass costs ~0.09 ms
+ * of CPU per input column and nothing is gained by batching (4 lines of 640 in one pass: 286 ms, one by one:
+ * 240 ms), while a batch pads every line to its widest and short lines to {@link REC_MIN_WIDTH} (on the
+ * subtitled real clip 43 % of the columns fed were padding).
  * @throws the session's error (ModelError MODEL_FAILED from the ONNX worker).
  */
 export async function recognizeLines(session: OnnxSession, crops: readonly RgbImage[], table: CtcTable): Promise<RecResult[]> {
-  const results: RecResult[] = new Array(crops.length);
-  const order = crops.map((c, i) => ({ i, w: recWidth(c.width, c.height) })).sort((a, b) => a.w - b.w);
-  for (let start = 0; start < order.length; start += REC_BATCH) {
-    const batch = order.slice(start, start + REC_BATCH);
-    const width = Math.max(REC_MIN_WIDTH, Math.ceil(batch[batch.length - 1]!.w / 4) * 4);
-    const plane = 3 * REC_HEIGHT * width;
-    const input = new Float32Array(plane * batch.length);
-    for (let b = 0; b < batch.length; b++) {
-      const crop = crops[batch[b]!.i]!;
-      const resized = await resizeRgb(crop, batch[b]!.w, REC_HEIGHT, 'linear');
-      toPlanar(resized, { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], bgr: true }, input.subarray(b * plane, (b + 1) * plane), width, REC_HEIGHT);
-    }
-    const outputs = await session.run({ [session.inputNames[0]!]: { data: input, dims: [batch.length, 3, REC_HEIGHT, width] } });
+  const results: RecResult[] = [];
+  for (const crop of crops) {
+    const w = recWidth(crop.width, crop.height);
+    const width = Math.max(REC_MIN_WIDTH, Math.ceil(w / 4) * 4);
+    const input = new Float32Array(3 * REC_HEIGHT * width);
+    const resized = await resizeRgb(crop, w, REC_HEIGHT, 'linear');
+    toPlanar(resized, { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], bgr: true }, input, width, REC_HEIGHT);
+    const outputs = await session.run({ [session.inputNames[0]!]: { data: input, dims: [1, 3, REC_HEIGHT, width] } });
     const out = outputs[session.outputNames[0]!]!;
     const [, steps, classes] = out.dims as [number, number, number];
-    for (let b = 0; b < batch.length; b++) results[batch[b]!.i] = ctcDecode(out.data, steps, classes, table, b * steps * classes);
+    results.push(ctcDecode(out.data, steps, classes, table));
   }
   return results;
 }

@@ -208,6 +208,14 @@ export interface Enricher {
    *   frame of the scene can be decoded; JobError INVALID_STATE after close().
    */
   enrichScene(input: EnrichSceneInput): Promise<SceneEnrichment>;
+  /**
+   * Enrich the scenes of one video, decoding the frames they read in one pass over the video (frame-stream.ts)
+   * instead of one ffmpeg process per scene: a promise per scene, in the order given. Scenes run at the
+   * enricher's concurrency, in time order.
+   * @throws OptionError INVALID_OPTION when the scenes are not all of one video; JobError INVALID_STATE after
+   *   close(). Each promise rejects as {@link enrichScene} does.
+   */
+  enrichScenes(inputs: readonly EnrichSceneInput[]): Promise<SceneEnrichment>[];
   /** Terminate OCR workers and release model sessions. Idempotent. */
   close(): Promise<void>;
 }
