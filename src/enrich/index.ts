@@ -74,8 +74,8 @@ interface Resolved {
   captionModelDir: string | undefined;
   signal: AbortSignal | undefined;
   ffmpegPath: string | undefined;
-  /** The ONNX worker, created when the first model is opened. */
-  host?: OnnxHost;
+  /** The ONNX workers ({@link onnxLanes}), each created when its first model is opened. */
+  hosts: OnnxHost[];
 }
 
 /**
@@ -111,7 +111,19 @@ export function resolveEnricherOptions(input: unknown): Resolved {
     ocrInterval: opt(o, 'ocrInterval', OCR_INTERVAL, (n, v) => numberIn(n, v, 0.1, 10)),
     signal: opt(o, 'signal', undefined as AbortSignal | undefined, signalOption),
     ffmpegPath: opt(o, 'ffmpegPath', undefined as string | undefined, string),
+    hosts: [],
   };
+}
+
+/**
+ * ONNX worker threads: one per scene enriched at once, at most two. onnxruntime-node runs a session on the
+ * thread that calls it, and with one worker every forward pass of the analysis is queued on one thread: on the
+ * subtitled real clip (benchmarks/analyze.ts) that thread alone needed 13 s of CPU for 63 s of video, over the
+ * 0.25x target by itself. Each lane holds its own PP-OCR sessions (about 60 MB more); YOLOX and MobileNetV2 live
+ * in the last lane.
+ */
+function onnxLanes(r: Resolved): number {
+  return Math.max(1, Math.min(2, r.concurrency));
 }
 
 /** Languages PP-OCRv4's recogniser reads itself (its dictionary holds Latin letters and Chinese characters). */
@@ -156,10 +168,10 @@ function failed(id: string, task: string, error: unknown): EnricherModelStatus {
   return { id, task, version: versionOf(id), status: 'failed', reason: (error as Error).message ?? String(error), hint: 'Check the model files with "scenescope models list --verify" and reinstall them' };
 }
 
-/** Open a session in the enricher's ONNX worker thread (started on first use). */
-function openSession(r: Resolved, file: string): Promise<OnnxSession> {
-  r.host ??= new OnnxHost();
-  return r.host.open(file, { intraOpNumThreads: r.onnxThreads });
+/** Open a session in one of the enricher's ONNX worker threads (each started on first use). */
+function openSession(r: Resolved, file: string, lane = onnxLanes(r) - 1): Promise<OnnxSession> {
+  const host = (r.hosts[lane] ??= new OnnxHost());
+  return host.open(file, { intraOpNumThreads: r.onnxThreads });
 }
 
 async function loadClassifier(r: Resolved): Promise<Loaded<{ session: OnnxSession; labels: string[]; embeds: boolean }>> {
@@ -200,15 +212,21 @@ async function loadObjects(r: Resolved): Promise<Loaded<{ session: OnnxSession; 
 }
 
 /** PP-OCRv4 from the npm dependency: detector and recogniser sessions and the CTC table. */
-async function loadPpocr(r: Resolved): Promise<Loaded<{ detector: OnnxSession; recogniser: { session: OnnxSession; table: CtcTable } }>> {
+async function loadPpocr(r: Resolved): Promise<Loaded<{ detector: OnnxSession; recogniser: { session: OnnxSession; table: CtcTable } }[]>> {
   const task = 'detect-text+recognize-text';
   const status = { id: PPOCR_ID, task, version: PPOCR_VERSION };
   if (!r.ocr) return { value: null, status: { ...status, status: 'disabled', reason: 'OCR is off (ocr: false)' } };
   try {
     const models = await locatePpocr();
     const latinOnly = !r.ocrLanguages.some((l) => l.startsWith('chi_'));
-    const [detector, session] = await Promise.all([openSession(r, models.detection), openSession(r, models.recognition)]);
-    return { value: { detector, recogniser: { session, table: ctcTable(models.dictionary, latinOnly) } }, status: { ...status, status: 'loaded' } };
+    const table = ctcTable(models.dictionary, latinOnly);
+    const lanes = await Promise.all(
+      Array.from({ length: onnxLanes(r) }, async (_, lane) => {
+        const [detector, session] = await Promise.all([openSession(r, models.detection, lane), openSession(r, models.recognition, lane)]);
+        return { detector, recogniser: { session, table } };
+      }),
+    );
+    return { value: lanes, status: { ...status, status: 'loaded' } };
   } catch (error) {
     return {
       value: null,
@@ -275,19 +293,18 @@ async function loadPool(r: Resolved, detector: boolean, everyLine: boolean): Pro
   }
 }
 
-/** A counting semaphore. */
-function limiter(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let free = slots;
-  const queue: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (free === 0) await new Promise<void>((resolve) => queue.push(resolve));
-    else free--;
+/** A counting semaphore; each task is told which of the slots (0 .. slots - 1) it holds. */
+function limiter(slots: number): <T>(task: (slot: number) => Promise<T>) => Promise<T> {
+  const free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
+  const queue: ((slot: number) => void)[] = [];
+  return async <T>(task: (slot: number) => Promise<T>): Promise<T> => {
+    const slot = free.length > 0 ? free.pop()! : await new Promise<number>((resolve) => queue.push(resolve));
     try {
-      return await task();
+      return await task(slot);
     } finally {
       const next = queue.shift();
-      if (next !== undefined) next();
-      else free++;
+      if (next !== undefined) next(slot);
+      else free.push(slot);
     }
   };
 }
@@ -333,7 +350,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   if (failure !== undefined) {
     // Only an unreadable manifest gets here; release what did load so no thread keeps the process alive.
     for (const s of settled) if (s.status === 'fulfilled' && s.value.value !== null && 'close' in s.value.value) await (s.value.value as Captioner).close().catch(() => undefined);
-    await r.host?.close();
+    await Promise.all(r.hosts.map((h) => h.close()));
     throw failure.reason;
   }
   const [classifier, objects, textDetector, captioner] = settled.map((s) => (s as PromiseFulfilledResult<Loaded<unknown>>).value) as [
@@ -346,7 +363,9 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   const everyLine = r.ocrLanguages.some((l) => !PPOCR_LANGUAGES.has(l));
   const pool = await loadPool(r, textDetector.value !== null, everyLine);
   const statuses: EnricherModelStatus[] = [classifier.status, objects.status, textDetector.status, pool.status, captioner.status];
-  const readers: TextReaders = { detector: textDetector.value?.detector ?? null, recogniser: textDetector.value?.recogniser ?? null, tesseract: pool.value, tesseractEveryLine: everyLine };
+  // One set of readers per ONNX lane; a scene reads with the lane of its concurrency slot.
+  const laneReaders: TextReaders[] = Array.from({ length: onnxLanes(r) }, (_, lane) => ({ detector: textDetector.value?.[lane]?.detector ?? null, recogniser: textDetector.value?.[lane]?.recogniser ?? null, tesseract: pool.value, tesseractEveryLine: everyLine }));
+  const readers = laneReaders[0]!;
   const histories = new Map<string, TextHistory>();
   // Shared by all scenes: a subtitle running over a cut is read once, not once per scene.
   const lineCache = new LineCache();
@@ -359,7 +378,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     r.signal?.removeEventListener('abort', onAbort);
     await pool.value?.close();
     await captioner.value?.close().catch(() => undefined);
-    await r.host?.close();
+    await Promise.all(r.hosts.map((h) => h.close()));
   };
   const onAbort = (): void => {
     void close();
@@ -370,7 +389,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     throw new AbortError(undefined, { cause: r.signal.reason });
   }
 
-  const enrichOne = async (input: EnrichSceneInput, feed?: SceneFrames): Promise<SceneEnrichment> => {
+  const enrichOne = async (input: EnrichSceneInput, feed: SceneFrames | undefined, slot: number): Promise<SceneEnrichment> => {
     const signals = [input.signal, r.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     const check = (): void => {
@@ -408,7 +427,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       if (plan.request.ocr.length === 0) return null;
       try {
         const samples = source.ocr();
-        const result = await readSceneText(samples, readers, { signal, detectorSide: r.textDetectorSide, cache: lineCache });
+        const result = await readSceneText(samples, laneReaders[slot % laneReaders.length]!, { signal, detectorSide: r.textDetectorSide, cache: lineCache });
         timings.ocr_det = Math.round(result.detMs * 10) / 10;
         timings.ocr_rec = Math.round(result.recMs * 10) / 10;
         if (result.mode === 'detector') used.add(PPOCR_ID);
@@ -616,7 +635,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     enrichScene: async (input) => {
       validateSceneInput(input);
       if (closed) throw new JobError('INVALID_STATE', 'The enricher is closed');
-      return limit(() => enrichOne(input));
+      return limit((slot) => enrichOne(input, undefined, slot));
     },
     enrichScenes: (inputs) => {
       if (!Array.isArray(inputs)) throw new ScenescopeError('INVALID_OPTION', 'Expected an array of scenes for enrichScenes');
@@ -636,7 +655,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       const results: Promise<SceneEnrichment>[] = new Array(inputs.length);
       order.forEach((i, k) => {
         const feed = stream.scene(k);
-        results[i] = limit(() => enrichOne(inputs[i]!, feed));
+        results[i] = limit((slot) => enrichOne(inputs[i]!, feed, slot));
       });
       void Promise.allSettled(results).then(() => stream.close());
       return results;
