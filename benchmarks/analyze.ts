@@ -13,7 +13,9 @@
  * (a TV ad, a German promo, a football broadcast, an animated title, street scenes) scaled to 960x540 at 25 fps
  * and joined, with a subtitle every 3 s burnt in by drawtext, and analyses it. Each run prints wall time, this
  * process's CPU time (all its threads) and its children's (ffmpeg) CPU time; the last line holds the medians.
- * The target (issue 9) is at most 0.25x the clip's duration.
+ * The target (issue 9) is at most 0.25x the clip's duration in wall time, with total CPU time (process and
+ * ffmpeg) small enough that it holds on 2 quiet cores: about 0.4x. The machine is shared, so read the wall
+ * figures beside the load average printed with them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -117,6 +119,7 @@ if (values.subtitled) {
           children_cpu_s: +row.children.toFixed(2),
           ratio_wall: +(wall / duration).toFixed(3),
           ratio_cpu_per_core: +((row.cpu + row.children) / 2 / duration).toFixed(3),
+          ratio_cpu_total: +((row.cpu + row.children) / duration).toFixed(3),
           loadavg_1m_before: +load.toFixed(2),
           text_lines: lines.length,
           subtitles_found: SUBTITLES.filter((s) => lines.some((l) => l.text.toLowerCase().replace(/\s+/g, '') === s.toLowerCase().replace(/\s+/g, ''))).length,
@@ -129,7 +132,20 @@ if (values.subtitled) {
       rmSync(thumbs, { recursive: true, force: true });
     }
   }
-  console.log(JSON.stringify({ trial: 'subtitled-median', runs: rows.length, wall_s: +median(rows.map((r) => r.wall)).toFixed(2), cpu_s: +median(rows.map((r) => r.cpu)).toFixed(2), children_cpu_s: +median(rows.map((r) => r.children)).toFixed(2), ratio_wall: +(median(rows.map((r) => r.wall)) / duration).toFixed(3) }));
+  const total = median(rows.map((r) => r.cpu + r.children));
+  console.log(
+    JSON.stringify({
+      trial: 'subtitled-median',
+      runs: rows.length,
+      wall_s: +median(rows.map((r) => r.wall)).toFixed(2),
+      cpu_s: +median(rows.map((r) => r.cpu)).toFixed(2),
+      children_cpu_s: +median(rows.map((r) => r.children)).toFixed(2),
+      ratio_wall: +(median(rows.map((r) => r.wall)) / duration).toFixed(3),
+      // All CPU (this process and ffmpeg) per second of video; the wall ratio on 2 idle cores is at least half of it.
+      ratio_cpu_total: +(total / duration).toFixed(3),
+      loadavg_1m_after: +loadavg()[0]!.toFixed(2),
+    }),
+  );
   process.exit(0);
 }
 

@@ -9,11 +9,12 @@
  * models() with the reason and the install hint, and the scene is described from what remains (visual facts
  * and text). sharp, onnxruntime-node and tesseract.js are imported on first use.
  *
- * Per scene: one ffmpeg process decodes the keyframe and two more samples (25 % and 75 %) at full resolution;
- * samples that look the same as an earlier one (64 x 36 reductions within 2 grey levels on average) are not
- * run through the models again. onnxruntime-node runs inference on the calling thread, so ONNX work of
- * concurrent scenes is serialised while tesseract (worker threads), sharp (libuv pool) and ffmpeg (processes)
- * overlap with it.
+ * Frames: enrichScenes() decodes the samples of all the scenes of a video in one pass (frame-stream.ts): per
+ * scene the keyframe and two more samples (25 % and 75 %) for the models, and the OCR samples across the scene;
+ * enrichScene() alone decodes its own scene the same way. Samples that look the same as an earlier one (64 x 36
+ * reductions within 2 grey levels on average) are not run through the models again. onnxruntime-node runs
+ * inference on the calling thread, so the sessions live in worker threads, one lane per scene enriched at once
+ * (at most two), while tesseract (worker threads), sharp (libuv pool) and ffmpeg (a process) overlap with them.
  */
 import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';

@@ -10,7 +10,8 @@
  * Cost is kept low in two ways. A sample whose picture did not change since the last sample that was run
  * (no tile of a 16 x 9 grid over a 160 px-wide grey reduction moved by more than {@link STATIC_TILE} grey
  * levels on average) is not run again: the lines of that sample are taken as still on screen. And a line at the
- * place of one already read in the scene (box IoU > 0.7) reuses that reading when its crop is nearly identical
+ * place of one already read (box IoU > 0.7; in the scene, or with a shared {@link LineCache} in any scene of the
+ * video) reuses that reading when its crop is nearly identical
  * (mean absolute difference of a 64 x 16 grey reduction under 6) or, for a line over a moving picture, when its
  * text strokes are (see {@link sameStrokes}). Inference runs in the enricher's ONNX worker thread.
  *
