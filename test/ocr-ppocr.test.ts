@@ -191,6 +191,7 @@ const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
 
 suite('ocr: `scenescope analyze` reads burnt-in captions with no models folder', { skip: corpusSkipReason() }, () => {
   let result: AnalysisResult;
+  let stderr = '';
   const byScene = (i: number): AnalysisResult['scenes'][number] => result.scenes[i]!;
   const find = (i: number, text: string) => byScene(i).text_lines?.find((l) => characterErrorRate(text, l.text) <= 0.1);
   // The logo is about persistence, not spacing: "NEWS24" is the same logo.
@@ -216,11 +217,19 @@ suite('ocr: `scenescope analyze` reads burnt-in captions with no models folder',
     const empty = mkdtempSync(path.join(tmpdir(), 'scenescope-nomodels-'));
     assert.ok(!existsSync(path.join(empty, 'ppocr-v3-det')));
     // The CLI as a user runs it (npx scenescope analyze), pointed at an empty models folder.
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'scenescope.js'), 'analyze', clip, '--models', empty, '--no-caption', '--no-progress', '--thumbnails', path.join(dir, 'thumbs')], {
+    const out = await run(process.execPath, [path.join(ROOT, 'bin', 'scenescope.js'), 'analyze', clip, '--models', empty, '--no-caption', '--no-progress', '--thumbnails', path.join(dir, 'thumbs')], {
       maxBuffer: 1 << 26,
       env: { ...process.env, SCENESCOPE_MODELS_DIR: empty },
     });
-    result = JSON.parse(stdout) as AnalysisResult;
+    result = JSON.parse(out.stdout) as AnalysisResult;
+    stderr = out.stderr;
+  });
+
+  test('stderr says once what the missing models would add, with the command that installs them', () => {
+    assert.equal(stderr.match(/some features were degraded/g)?.length, 1, stderr);
+    assert.match(stderr, /objects and people .*\[yolox-nano missing\]\n {4}install: scenescope models install --from/);
+    // Text reading needs no models folder, so it is not among the degraded features.
+    assert.doesNotMatch(stderr, /ppocr-v4/);
   });
 
   test('text is read by PP-OCRv4 from the npm dependency', () => {
