@@ -11,7 +11,6 @@ import { after, before, suite, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasCode } from '../src/errors.js';
 import { openLibrary, type Library } from '../src/library/library.js';
-import type { VideoScene } from '../src/types.js';
 import { DIST, exited, ffmpegOrNull, makeClip, processesMentioning, spawnWorker, until } from './library-helpers.js';
 
 const ffmpeg = ffmpegOrNull();
@@ -121,7 +120,7 @@ suite('library with the real engine', { skip }, () => {
     const scenes = await library.videoScenes.list(media_id);
     assert.deepEqual(scenes.items.map((s) => [s.scene_index, s.start_time, s.end_time]), [[0, 0, 2], [1, 2, 4]]);
     assert.deepEqual(scenes.items.map((s) => s.time_range_formatted), ['00:00:00.000-00:00:02.000', '00:00:02.000-00:00:04.000']);
-    const [text, bars] = scenes.items as [VideoScene, VideoScene];
+    const [text, bars] = [scenes.items[0]!, scenes.items[1]!];
     assert.match(text.visible_text ?? '', /HARBOUR/);
     for (const scene of scenes.items) {
       assert.ok(scene.description !== null && scene.description.length > 0);
