@@ -121,7 +121,7 @@ export class Library {
   readonly #ownsPipeline: boolean;
   #runner: JobRunner | null = null;
   #onIdle: (() => void) | undefined;
-  readonly #listeners: { [K in keyof LibraryEvents]: Set<Listener<K>> } = { progress: new Set(), job: new Set(), error: new Set() };
+  readonly #listeners: { [K in keyof LibraryEvents]: Set<Listener<K>> } = { progress: new Set(), job: new Set(), chunk: new Set(), error: new Set() };
   readonly #watchers = new Map<string, Set<() => void>>();
   #closing: Promise<void> | null = null;
 
@@ -233,6 +233,9 @@ export class Library {
       case 'failed':
         this.#emit('job', { analysis_job_id: event.jobId, media_id: event.mediaId, outcome: 'failed', error_code: event.code, error_message: event.message });
         break;
+      case 'chunk':
+        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, outcome: event.outcome, duration_ms: event.durationMs });
+        return;
       case 'error':
         this.#emit('error', event.error);
         return;

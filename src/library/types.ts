@@ -234,6 +234,8 @@ export interface LibraryEvents {
   progress: (status: { analysis_job_id: string; media_id: string; status: string; progress_percent: number; current_step: string }) => void;
   /** A job of this process reached a terminal status or was handed back. */
   job: (event: { analysis_job_id: string; media_id: string; outcome: 'completed' | 'failed' | 'cancelled' | 'released' | 'lost'; error_code: string | null; error_message: string | null }) => void;
+  /** A chunk of a long video (any job's) was decoded in this process, or given up. */
+  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
   /** A background error (database trouble in the worker loop). */
   error: (error: unknown) => void;
 }
