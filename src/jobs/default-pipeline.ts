@@ -191,6 +191,10 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
     const stored: StoredChunk[] = specs.map((spec) => ({ ...spec, probe: probed }));
     const { count, read } = await ctx.chunks!.run(stored, (done, total, fraction) => ctx.onProgress(0.95 * fraction, `Detecting scenes (${done}/${total} chunks done)`));
     ctx.onProgress(0.95, `Detecting scenes (merging ${count} chunks)`);
+    // Merging and detection run synchronously (~0.05 ms CPU a frame, several times that on a loaded machine):
+    // keep the lease through them.
+    const frames = (probed.metadata.duration_seconds ?? 0) * (probed.stream.frame_rate > 0 ? probed.stream.frame_rate : 25);
+    await ctx.extendLease?.(Math.min(600_000, 30_000 + frames));
     const file = await mergeChunks(probed, count, read, ctx.signal);
     try {
       const detection = detectWindowed({ count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() }, detectOptions);

@@ -62,6 +62,13 @@ export interface StepContext {
    * when the runner cannot distribute work (then a step works alone).
    */
   chunks?: ChunkScheduler;
+  /**
+   * Lengthen the job's lease by `extraMs` for the rest of this step (0 to end it), written at once: call it
+   * before a long synchronous stretch (detection over an hour of features blocks the event loop, and with it
+   * the heartbeat, for seconds), so that other workers do not take over a job that is alive. A holder that
+   * dies meanwhile is taken over that much later.
+   */
+  extendLease?(extraMs: number): Promise<void>;
 }
 
 /** See {@link StepContext.chunks}. */

@@ -74,6 +74,8 @@ interface RunningJob {
   reason: 'cancelled' | 'lost' | 'shutdown' | null;
   /** Stop at the next step boundary (graceful shutdown). */
   checkpoint: boolean;
+  /** Lease added by the running step (StepContext.extendLease), 0 normally. */
+  extraLeaseMs: number;
   done: Promise<void>;
 }
 
@@ -286,6 +288,7 @@ export class JobRunner {
       controller: new AbortController(),
       reason: null,
       checkpoint: this.#stopping,
+      extraLeaseMs: 0,
       done: Promise.resolve(),
     };
     this.#running.set(entry.jobId, entry);
@@ -498,7 +501,7 @@ export class JobRunner {
       if (beating || entry.reason !== null) return;
       beating = true;
       this.#store
-        .heartbeat(entry.jobId, entry.token, this.#leaseMs, progress())
+        .heartbeat(entry.jobId, entry.token, this.#leaseMs + entry.extraLeaseMs, progress())
         .then((answer) => {
           beatFailures = 0;
           if (answer !== 'ok') this.#interrupt(entry, answer);
@@ -545,6 +548,11 @@ export class JobRunner {
           state: { ...state },
           assetsDir: path.join(this.#assetsRoot, 'scenes', entry.mediaId, entry.jobId),
           ...(this.#pipeline.runChunk === undefined ? {} : { chunks: this.#chunkScheduler(entry) }),
+          extendLease: async (extraMs: number) => {
+            entry.extraLeaseMs = Number.isFinite(extraMs) ? Math.max(0, Math.min(3_600_000, Math.round(extraMs))) : 0;
+            const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs + entry.extraLeaseMs);
+            if (answer !== 'ok') this.#interrupt(entry, answer);
+          },
           onProgress: (fraction, text) => {
             if (entry.reason !== null) return;
             tracker.update(fraction);
@@ -554,6 +562,7 @@ export class JobRunner {
         });
         const output = await raceAbort(pendingStep, entry.controller.signal);
         pendingStep = null;
+        entry.extraLeaseMs = 0;
         const { effects, stored } = stepEffects(step.name, output);
         if (effects.metadata !== undefined) tracker.setVideoSeconds(effects.metadata.duration_seconds);
         tracker.finishStep(index);
