@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import { redactUrl } from './pg-url.js';
 import { PG_JOBS_CHANNEL, PG_MIGRATION_LOCK, PG_MIGRATIONS } from './pg-migrations.js';
@@ -53,11 +54,9 @@ import type {
   WorkerRecord,
 } from './types.js';
 
-const RUNNING = `('processing','uploading_to_vlm')`;
-const ACTIVE = `('pending','processing','uploading_to_vlm')`;
+const RUNNING = RUNNING_SQL;
+const ACTIVE = ACTIVE_SQL;
 const NOW = 'scenescope_now_ms()';
-const WORKER_FRESH_MS = 15_000;
-const SPEED_WINDOW = 50;
 /** An asset reference as stored in thumbnail_path / poster_path. */
 const ASSET_REF = /^sha256:[0-9a-f]{64}$/;
 
@@ -97,19 +96,8 @@ function jobFromRow(row: Row): JobRecord {
   return { ...(rest as unknown as JobRecord), degraded: (row.degraded as JobRecord['degraded'] | undefined) ?? null };
 }
 
-function chunkFromRow(row: Row): ChunkRecord {
-  return {
-    job_id: row.job_id as string,
-    chunk_index: row.chunk_index as number,
-    spec: row.spec ?? null,
-    status: row.status as ChunkRecord['status'],
-    progress: row.progress as number,
-    worker_id: (row.worker_id as string | null) ?? null,
-    attempts: row.attempts as number,
-    duration_ms: (row.duration_ms as number | null) ?? null,
-    error_code: (row.error_code as string | null) ?? null,
-    error_message: (row.error_message as string | null) ?? null,
-  };
+function chunkOf(row: Row): ChunkRecord {
+  return chunkFromRow(row, row.spec ?? null);
 }
 
 function stepFromRow(row: Row): StepRecord {
@@ -156,10 +144,6 @@ function roundMs(value: number | null | undefined): number | null {
   return value === null || value === undefined || !Number.isFinite(value) ? null : Math.round(value);
 }
 
-function clampPercent(value: number): number {
-  if (!Number.isFinite(value)) return 0;
-  return Math.min(100, Math.max(0, Math.round(value * 100) / 100));
-}
 
 /** A tsquery text from plain words: each a quoted lexeme, the last also a prefix. Words hold no quotes. */
 function tsQueryText(query: SceneTextQuery): string {
@@ -167,10 +151,6 @@ function tsQueryText(query: SceneTextQuery): string {
   return terms.join(query.match === 'all' ? ' & ' : ' | ');
 }
 
-const MEDIA_COLUMNS = [
-  'file_path', 'source_path', 'file_name', 'copied', 'sha256', 'file_size_bytes', 'upload_status', 'video_metadata',
-  'poster_path', 'error_code', 'error_message', 'owner', 'updated_at',
-] as const;
 
 /** Options of {@link openPgStore}. */
 export interface PgStoreOptions {
@@ -760,7 +740,7 @@ export class PgLibraryStore implements LibraryStore {
              AND NOT EXISTS (SELECT 1 FROM job WHERE status IN ('cancelled','failed','completed'))
            RETURNING 1)
          SELECT (SELECT status FROM job) AS job_status, (SELECT COUNT(*) FROM beat) AS beats`,
-        [jobId, chunkIndex, token, Math.round(leaseMs), Math.min(1, Math.max(0, Number.isFinite(progress) ? progress : 0))],
+        [jobId, chunkIndex, token, Math.round(leaseMs), clampFraction(progress)],
       );
       const row = rows[0];
       const status = row?.job_status as string | null | undefined;
@@ -804,7 +784,7 @@ export class PgLibraryStore implements LibraryStore {
 
   async listChunks(jobId: string): Promise<ChunkRecord[]> {
     return this.#guard(async () =>
-      (await this.#q('SELECT job_id, chunk_index, spec, status, progress, worker_id, attempts, duration_ms, error_code, error_message FROM job_chunks WHERE job_id = $1 ORDER BY chunk_index', [jobId])).map(chunkFromRow),
+      (await this.#q(`SELECT ${CHUNK_COLUMNS} FROM job_chunks WHERE job_id = $1 ORDER BY chunk_index`, [jobId])).map(chunkOf),
     );
   }
 

@@ -17,6 +17,7 @@ import type { Statement } from 'better-sqlite3';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import type {
   ChunkRecord,
@@ -46,19 +47,11 @@ import type {
   WorkerRecord,
 } from './types.js';
 
-const RUNNING = `('processing','uploading_to_vlm')`;
-const ACTIVE = `('pending','processing','uploading_to_vlm')`;
-/** A worker whose heartbeat is older than this is not counted as live. */
-const WORKER_FRESH_MS = 15_000;
-/** Completed jobs used for speed estimates. */
-const SPEED_WINDOW = 50;
+const RUNNING = RUNNING_SQL;
+const ACTIVE = ACTIVE_SQL;
 
 type Row = Record<string, unknown>;
 
-const MEDIA_COLUMNS = [
-  'file_path', 'source_path', 'file_name', 'copied', 'sha256', 'file_size_bytes', 'upload_status', 'video_metadata',
-  'poster_path', 'error_code', 'error_message', 'owner', 'updated_at',
-] as const;
 
 function parseJson<T>(text: unknown, fallback: T): T {
   if (typeof text !== 'string') return fallback;
@@ -104,19 +97,8 @@ function jobFromRow(row: Row): JobRecord {
   return { ...(row as unknown as JobRecord), degraded: parseJson(row.degraded, null) };
 }
 
-function chunkFromRow(row: Row): ChunkRecord {
-  return {
-    job_id: row.job_id as string,
-    chunk_index: row.chunk_index as number,
-    spec: parseJson(row.spec, null),
-    status: row.status as ChunkRecord['status'],
-    progress: row.progress as number,
-    worker_id: (row.worker_id as string | null) ?? null,
-    attempts: row.attempts as number,
-    duration_ms: (row.duration_ms as number | null) ?? null,
-    error_code: (row.error_code as string | null) ?? null,
-    error_message: (row.error_message as string | null) ?? null,
-  };
+function chunkOf(row: Row): ChunkRecord {
+  return chunkFromRow(row, parseJson(row.spec, null));
 }
 
 function stepFromRow(row: Row): StepRecord {
@@ -661,7 +643,7 @@ export class SqliteLibraryStore implements LibraryStore {
       if (job === undefined || job.status === 'cancelled' || job.status === 'failed' || job.status === 'completed') return 'cancelled';
       const changed = this.#sql(
         `UPDATE job_chunks SET lease_expires_at = ?, progress = MAX(progress, ?), updated_at = ? WHERE job_id = ? AND chunk_index = ? AND claim_token = ? AND status = 'running'`,
-      ).run(now + leaseMs, Math.min(1, Math.max(0, Number.isFinite(progress) ? progress : 0)), now, jobId, chunkIndex, token).changes;
+      ).run(now + leaseMs, clampFraction(progress), now, jobId, chunkIndex, token).changes;
       return changed > 0 ? 'ok' : 'lost';
     });
   }
@@ -696,7 +678,7 @@ export class SqliteLibraryStore implements LibraryStore {
 
   async listChunks(jobId: string): Promise<ChunkRecord[]> {
     return this.#guard(() =>
-      (this.#sql('SELECT job_id, chunk_index, spec, status, progress, worker_id, attempts, duration_ms, error_code, error_message FROM job_chunks WHERE job_id = ? ORDER BY chunk_index').all(jobId) as Row[]).map(chunkFromRow),
+      (this.#sql(`SELECT ${CHUNK_COLUMNS} FROM job_chunks WHERE job_id = ? ORDER BY chunk_index`).all(jobId) as Row[]).map(chunkOf),
     );
   }
 
@@ -948,7 +930,3 @@ function fileIdentity(file: string): { dev: number; ino: number } | null {
   }
 }
 
-function clampPercent(value: number): number {
-  if (!Number.isFinite(value)) return 0;
-  return Math.min(100, Math.max(0, Math.round(value * 100) / 100));
-}
