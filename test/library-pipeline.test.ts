@@ -11,7 +11,6 @@ import { after, before, suite, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasCode } from '../src/errors.js';
 import { openLibrary, type Library } from '../src/library/library.js';
-import type { VideoScene } from '../src/types.js';
 import { DIST, exited, ffmpegOrNull, makeClip, processesMentioning, spawnWorker, until } from './library-helpers.js';
 
 const ffmpeg = ffmpegOrNull();
@@ -121,8 +120,17 @@ suite('library with the real engine', { skip }, () => {
     const scenes = await library.videoScenes.list(media_id);
     assert.deepEqual(scenes.items.map((s) => [s.scene_index, s.start_time, s.end_time]), [[0, 0, 2], [1, 2, 4]]);
     assert.deepEqual(scenes.items.map((s) => s.time_range_formatted), ['00:00:00.000-00:00:02.000', '00:00:02.000-00:00:04.000']);
-    const [text, bars] = scenes.items as [VideoScene, VideoScene];
+    const [text, bars] = [scenes.items[0]!, scenes.items[1]!];
     assert.match(text.visible_text ?? '', /HARBOUR/);
+    // What analyzeFile returns beside the hosted fields comes back from the library too.
+    const line = text.text_lines?.find((l) => /HARBOUR/.test(l.text));
+    assert.ok(line !== undefined, JSON.stringify(text.text_lines));
+    assert.ok(['ppocr', 'tesseract'].includes(line.engine) && line.confidence > 0 && line.confidence <= 1 && line.first_seen <= line.last_seen && typeof line.persistent === 'boolean', JSON.stringify(line));
+    assert.ok(text.tag_scores.length >= text.tags.length && text.tags.every((tag) => text.tag_scores.some((t) => t.tag === tag)), JSON.stringify(text.tag_scores));
+    assert.ok(Array.isArray(scenes.degraded));
+    const exported = JSON.parse(await library.exportScenes(media_id, 'json')) as { degraded: unknown[]; scenes: Array<{ text_lines: unknown; tag_scores: unknown }> };
+    assert.deepEqual(exported.scenes.map((s) => [s.text_lines, s.tag_scores]), scenes.items.map((s) => [s.text_lines, s.tag_scores]));
+    assert.deepEqual(exported.degraded, scenes.degraded);
     for (const scene of scenes.items) {
       assert.ok(scene.description !== null && scene.description.length > 0);
       assert.equal(scene.embedding_status, 'completed');

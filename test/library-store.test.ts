@@ -335,6 +335,84 @@ function contract(backend: Backend): void {
     store.close();
   });
 
+  test('scene text lines, tag scores and the degraded list are stored and read back as analyze returns them', async () => {
+    const { store, reopen } = await backend.fresh();
+    const mediaId = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const claim = (await store.claim({ workerId: 'w', leaseMs: 5000, jobIds: [job.job_id] }))!;
+    assert.equal(await store.completeStep(job.job_id, claim.token, completion('detect', 1, { effects: { scenes: twoScenes } })), true);
+    const lines = [
+      { text: 'HARBOUR NEWS', first_seen: 0.5, last_seen: 3.5, engine: 'ppocr', confidence: 0.971, persistent: false },
+      { text: 'LIVE', first_seen: 0, last_seen: 4, engine: 'tesseract', confidence: 0.62, persistent: true },
+    ];
+    const scores = [{ tag: 'harbour', score: 0.82, source: 'labels' }, { tag: 'blue', score: 1, source: 'visual' }];
+    const degraded = [{ model: 'ssdlite-mobilenet', status: 'missing', feature: 'objects and people', reason: 'not installed', install: 'scenescope models fetch ssdlite-mobilenet', optional: false }];
+    const updates = [
+      { scene_index: 0, visible_text: 'HARBOUR NEWS\nLIVE', text_lines: lines, tag_scores: scores },
+      { scene_index: 1, text_lines: null, tag_scores: [] },
+    ];
+    assert.equal(await store.completeStep(job.job_id, claim.token, completion('enrich', 2, { effects: { sceneUpdates: updates, degraded } })), true);
+    assert.ok(await store.completeJob(job.job_id, claim.token, 'Completed'));
+    const other = await reopen();
+    const { items } = await other.listScenes(mediaId, { limit: 10, offset: 0 });
+    assert.deepEqual(items.map((s) => s.text_lines), [lines, null]);
+    assert.deepEqual(items.map((s) => s.tag_scores), [scores, []]);
+    assert.deepEqual((await other.getJob(job.job_id))!.degraded, degraded);
+    // A later update that leaves them out keeps them.
+    assert.deepEqual((await other.getScene(items[0]!.scene_id))!.text_lines, lines);
+    other.close();
+    store.close();
+  });
+
+  test('chunks: planned once per plan, claimed by one worker each across connections, leased, failed and done', async () => {
+    const { store, reopen } = await backend.fresh();
+    const other = await reopen();
+    const mediaId = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const holder = (await store.claim({ workerId: 'h', leaseMs: 5000 }))!;
+    const specs = [{ i: 0, seek: 0 }, { i: 1, seek: 20.02 }, { i: 2, seek: 40.02 }];
+    assert.equal(await store.planChunks(job.job_id, 'clm_wrong', specs), false);
+    assert.equal(await store.planChunks(job.job_id, holder.token, specs), true);
+    const a = (await store.claimChunk({ workerId: 'a', leaseMs: 5000 }))!;
+    const b = (await other.claimChunk({ workerId: 'b', leaseMs: 5000 }))!;
+    const c = (await other.claimChunk({ workerId: 'b', leaseMs: 60 }))!;
+    assert.deepEqual([a.chunk_index, b.chunk_index, c.chunk_index], [0, 1, 2]);
+    assert.deepEqual(b.spec, specs[1]);
+    assert.equal(a.file_path, `/videos/${mediaId}.mp4`);
+    assert.equal(await store.claimChunk({ workerId: 'a', leaseMs: 5000 }), null);
+    assert.equal(await store.heartbeatChunk(job.job_id, 0, a.token, 5000, 0.5), 'ok');
+    assert.equal(await store.completeChunk(job.job_id, 0, a.token, Buffer.from([1, 2, 3]), 12), true);
+    assert.equal(await store.completeChunk(job.job_id, 0, a.token, Buffer.from([9]), 12), false, 'a done chunk is not written twice');
+    assert.equal(await other.failChunk(job.job_id, 1, b.token, 'DECODE_FAILED', 'bad'), true);
+    // Chunk 2's lease (60 ms) expires: another worker takes it over and the old holder is out.
+    await sleep(150);
+    const taken = (await store.claimChunk({ workerId: 'a', leaseMs: 5000 }))!;
+    assert.equal(taken.chunk_index, 2);
+    assert.equal(await other.heartbeatChunk(job.job_id, 2, c.token, 5000, 0.1), 'lost');
+    const listed = await other.listChunks(job.job_id);
+    assert.deepEqual(listed.map((x) => [x.status, x.worker_id, x.attempts]), [['done', 'a', 1], ['failed', 'b', 1], ['running', 'a', 2]]);
+    assert.equal(listed[1]!.error_code, 'DECODE_FAILED');
+    assert.deepEqual(await other.readChunk(job.job_id, 0), Buffer.from([1, 2, 3]));
+    assert.equal(await other.readChunk(job.job_id, 1), null);
+    // The same plan again (a resumed holder) keeps the done chunk and re-queues the failed one.
+    assert.equal(await store.planChunks(job.job_id, holder.token, specs), true);
+    assert.deepEqual((await store.listChunks(job.job_id)).map((x) => x.status), ['done', 'pending', 'running']);
+    assert.equal(await store.releaseChunk(job.job_id, 2, taken.token), true);
+    // A cancelled job stops its chunks and offers none.
+    await other.cancelJob(job.job_id);
+    assert.equal(await store.claimChunk({ workerId: 'a', leaseMs: 5000 }), null);
+    const retried = await store.retryJob(job.job_id);
+    assert.equal(retried.status, 'pending');
+    const again = (await store.claim({ workerId: 'h', leaseMs: 5000 }))!;
+    assert.equal(await store.planChunks(job.job_id, again.token, specs), true);
+    assert.deepEqual((await store.listChunks(job.job_id)).map((x) => x.status), ['done', 'pending', 'pending']);
+    // The detect step that merges them drops them with its output, in one transaction.
+    assert.equal(await store.completeStep(job.job_id, again.token, completion('detect', 1, { effects: { scenes: twoScenes, clearChunks: true } })), true);
+    assert.deepEqual(await store.listChunks(job.job_id), []);
+    other.close();
+    store.close();
+  });
+
   test('integrity_check is ok after all of the above', async () => {
     const { store } = await backend.fresh();
     await completeWithText(store, await addMedia(store), [{ description: 'x', tags: ['y'], visible_text: 'z', vector: [1, 2] }]);

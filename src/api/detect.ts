@@ -5,6 +5,7 @@
  * memory stays flat however long the video is (8 bytes a frame for the frame times).
  */
 import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { detectBoundaries, resolveDetectionOptions, resolveStandaloneDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
 import type { FeatureSeries } from '../detect/series.js';
 import { detectWindowed, type SeriesSource, type WindowedDetection } from '../detect/windowed.js';
@@ -67,6 +68,11 @@ export interface DetectOptions {
   end?: number;
   ffmpegPath?: string;
   ffprobePath?: string;
+  /**
+   * The file's probe result when the caller already has it (a library job probes in its own step): ffprobe is
+   * not run again. Must be the probe of this very path.
+   */
+  probed?: ProbeResult;
   /** Fail with BUDGET_EXCEEDED once more frames than this decode. Default: no limit. */
   maxFrames?: number;
   /** Fail with BUDGET_EXCEEDED when decoding takes longer than this many milliseconds. Default: no limit. */
@@ -88,13 +94,14 @@ export interface ResolvedDetectOptions extends ResolvedDetectionOptions {
   end: number | undefined;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+  probed: ProbeResult | undefined;
   maxFrames: number | undefined;
   timeLimitMs: number | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: DetectProgress) => void) | undefined;
 }
 
-const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
+const KEYS = [...DETECTION_OPTION_KEYS, 'statsFile', 'backend', 'workerThreads', 'decoderThreads', 'batchFrames', 'analysisArea', 'skipLoopFilter', 'start', 'end', 'ffmpegPath', 'ffprobePath', 'probed', 'maxFrames', 'timeLimitMs', 'signal', 'onProgress'] as const;
 
 /** Validate detectScenes options once, at the boundary. */
 export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
@@ -111,6 +118,11 @@ export function resolveDetectOptions(input: unknown): ResolvedDetectOptions {
     ...range(o),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
+    probed: opt<ProbeResult | undefined>(o, 'probed', undefined, (n, v) => {
+      const p = v as Partial<ProbeResult> | null;
+      if (p === null || typeof p !== 'object' || typeof p.path !== 'string' || typeof p.stream !== 'object' || typeof p.metadata !== 'object') throw invalid('a probe() result', n, v);
+      return v as ProbeResult;
+    }),
     maxFrames: opt<number | undefined>(o, 'maxFrames', undefined, (n, v) => integerIn(n, v, 1, Number.MAX_SAFE_INTEGER)),
     timeLimitMs: opt<number | undefined>(o, 'timeLimitMs', undefined, (n, v) => numberIn(n, v, 1, 2 ** 31 - 1)),
     signal: opt<AbortSignal | undefined>(o, 'signal', undefined, signalCheck),
@@ -296,7 +308,7 @@ function fileSource(file: SeriesFile): SeriesSource {
 }
 
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
-  const probed = await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
+  const probed = resolved.probed !== undefined && resolved.probed.path === resolvePath(filePath) ? resolved.probed : await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
   const duration = probed.metadata.duration_seconds;
   if (resolved.start > 0 && duration !== null && resolved.start >= duration) throw invalid(`a start before the end of the video (${duration.toFixed(3)} s)`, 'start', resolved.start);

@@ -26,15 +26,16 @@ export const LIBRARY_COMMANDS = ['add', 'status', 'scenes', 'search', 'retry', '
 /** Help text of the library subcommands (for the main help). */
 export const LIBRARY_HELP = `Library commands (all accept --library <path|postgres://user@host:5432/db>, default $SCENESCOPE_LIBRARY or ~/.local/share/scenescope/library.db;
 only add and worker create a library, the others fail with LIBRARY_NOT_FOUND where there is none):
-  scenescope add <files|folders...> [--no-analyze] [--wait] [--copy] [--priority n] [--type full|scenes] [--json]
+  scenescope add <files|folders...> [--no-analyze] [--wait] [--copy] [--priority n] [--type full|scenes] [--chunk-seconds s] [--json]
   scenescope status [<job-or-media-id>] [--follow] [--json]
   scenescope scenes <media-id> [--limit n] [--offset n] [--json]
   scenescope search "<text>" [--limit n] [--media <id>]... [--any] [--json]
   scenescope search --similar <scene-id> [--limit n] [--json]
   scenescope retry <job-id> [--json]
   scenescope cancel <job-id> [--json]
-  scenescope worker [--concurrency n] [--exit-when-idle] [--grace-ms n] [--lease-ms n] [--poll-ms n] [--json]
+  scenescope worker [--concurrency n] [--exit-when-idle] [--grace-ms n] [--lease-ms n] [--poll-ms n] [--chunk-seconds s] [--json]
   scenescope export <media-id> --format json|csv|edl|vtt [--output <file>]
+--chunk-seconds: videos longer than this (default 600) are detected in chunks that every worker may decode; 0: never.
 `;
 
 
@@ -97,8 +98,8 @@ function sceneRow(scene: VideoScene): string[] {
  * database without a library fails with LIBRARY_NOT_FOUND, so a mistyped --library is an error, not an empty
  * library.
  */
-async function withLibrary<T>(values: Values, io: Io, fn: (library: Library) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
-  const library = await openLibrary({ path: libraryPath(values, io), workers: 0, create: options.create ?? false });
+async function withLibrary<T>(values: Values, io: Io, fn: (library: Library) => Promise<T>, options: { create?: boolean; chunkSeconds?: number } = {}): Promise<T> {
+  const library = await openLibrary({ path: libraryPath(values, io), workers: 0, create: options.create ?? false, ...(options.chunkSeconds !== undefined ? { chunkSeconds: options.chunkSeconds } : {}) });
   try {
     return await fn(library);
   } finally {
@@ -137,6 +138,7 @@ async function addCommand(argv: string[], io: Io): Promise<number> {
     type: { type: 'string' },
     concurrency: { type: 'string' },
     progress: { type: 'boolean', default: true },
+    'chunk-seconds': { type: 'string' },
   });
   if (positionals.length === 0) throw new UsageError('add needs at least one file or folder');
   const type = (values['type'] as string | undefined) ?? 'full';
@@ -145,6 +147,7 @@ async function addCommand(argv: string[], io: Io): Promise<number> {
   const concurrency = values['concurrency'] === undefined ? 1 : integerArg('concurrency', values['concurrency'], 1, 64);
   const analyze = values['analyze'] !== false;
   const wait = values['wait'] === true && analyze;
+  const chunkSeconds = values['chunk-seconds'] === undefined ? undefined : integerArg('chunk-seconds', values['chunk-seconds'], 0, 86_400);
   const asJson = values['json'] === true;
   return withLibrary(values, io, async (library) => {
     const items: MediaUploadResult[] = [];
@@ -196,7 +199,7 @@ async function addCommand(argv: string[], io: Io): Promise<number> {
     }
     const failedJobs = [...statuses.values()].some((s) => s.status === 'failed');
     return errors.length > 0 || failedJobs ? 1 : 0;
-  }, { create: true });
+  }, { create: true, ...(chunkSeconds !== undefined ? { chunkSeconds } : {}) });
 }
 
 async function statusCommand(argv: string[], io: Io): Promise<number> {
@@ -342,12 +345,14 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
     'lease-ms': { type: 'string' },
     'poll-ms': { type: 'string' },
     pipeline: { type: 'string' },
+    'chunk-seconds': { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError('worker takes no arguments');
   const concurrency = values['concurrency'] === undefined ? 1 : integerArg('concurrency', values['concurrency'], 1, 64);
   const graceMs = values['grace-ms'] === undefined ? 10_000 : integerArg('grace-ms', values['grace-ms'], 0, 3_600_000);
   const leaseMs = values['lease-ms'] === undefined ? undefined : integerArg('lease-ms', values['lease-ms'], 400, 3_600_000);
   const pollMs = values['poll-ms'] === undefined ? undefined : integerArg('poll-ms', values['poll-ms'], 10, 60_000);
+  const chunkSeconds = values['chunk-seconds'] === undefined ? undefined : integerArg('chunk-seconds', values['chunk-seconds'], 0, 86_400);
   const pipeline = typeof values['pipeline'] === 'string' ? await loadPipeline(values['pipeline']) : undefined;
   const asJson = values['json'] === true;
   const log = (event: Record<string, unknown>, text: string): void => {
@@ -362,6 +367,7 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
     ...(pipeline ? { pipeline } : {}),
     ...(leaseMs !== undefined ? { leaseMs } : {}),
     ...(pollMs !== undefined ? { pollMs } : {}),
+    ...(chunkSeconds !== undefined ? { chunkSeconds } : {}),
   });
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -399,6 +405,7 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
     process.once('SIGTERM', onTerm);
     process.once('SIGINT', onTerm);
     library.on('job', (e) => log({ event: e.outcome, analysis_job_id: e.analysis_job_id, media_id: e.media_id, error_code: e.error_code }, `${e.analysis_job_id} ${e.outcome}${e.error_code ? ` [${e.error_code}] ${e.error_message ?? ''}` : ''}`));
+    library.on('chunk', (e) => log({ event: 'chunk', analysis_job_id: e.analysis_job_id, media_id: e.media_id, chunk_index: e.chunk_index, outcome: e.outcome, duration_ms: e.duration_ms }, `${e.analysis_job_id} chunk ${e.chunk_index} ${e.outcome} (${e.duration_ms} ms)`));
     library.on('error', (error) => {
       log({ event: 'error', ...(error instanceof ScenescopeError ? { error_code: error.code } : {}), message: error instanceof Error ? error.message : String(error) }, `error: ${error instanceof Error ? error.message : String(error)}`);
       // The library file was deleted or replaced: every later result would be lost. Stop, and say so.

@@ -14,11 +14,16 @@
  */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { detectScenes, type DetectOptions } from '../api/detect.js';
+import { detectScenes, resolveDetectOptions, type DetectOptions } from '../api/detect.js';
+import { withAnalysisSlot } from '../api/limit.js';
+import { detectWindowed } from '../detect/windowed.js';
 import type { Enricher, EnricherOptions, SceneEnrichment } from '../enrich/types.js';
 import { AbortError, ScenescopeError } from '../errors.js';
-import { probe } from '../media/probe.js';
-import type { SceneIssue } from '../store/types.js';
+import { acquireFeaturePool, type PoolLease } from '../features/pool-registry.js';
+import { probe, type ProbeResult } from '../media/probe.js';
+import type { DegradedRecord, SceneIssue } from '../store/types.js';
+import { numberIn } from '../util/validate.js';
+import { computeChunk, mergeChunks, planChunks, type ChunkSpec } from './chunks.js';
 import { FRAMES_FILE, readFramesFile, writeFramesFile } from './frames-file.js';
 import { sceneConfidence, type AnalysisPipeline, type DetectStepOutput, type EnrichedScene, type EnrichStepOutput, type PipelineStep, type ProbeStepOutput, type StepContext } from './pipeline.js';
 import { writeSceneThumbnails } from './thumbnails.js';
@@ -37,7 +42,29 @@ export interface DefaultPipelineOptions {
   thumbnailWidth?: number;
   /** A custom enrich step instead of the enricher. */
   enrich?: (ctx: StepContext, detected: DetectStepOutput, probed: ProbeStepOutput) => Promise<EnrichStepOutput>;
+  /**
+   * A video longer than this many seconds is detected in chunks of about this length that any worker of the
+   * library may decode (see src/jobs/chunks.ts); 0 turns chunking off. Default {@link DEFAULT_CHUNK_SECONDS}.
+   */
+  chunkSeconds?: number;
 }
+
+/** Default chunk span: 10 minutes. */
+export const DEFAULT_CHUNK_SECONDS = 600;
+
+/**
+ * Validate a chunk span (seconds): 0 (off) or 1 to 86400.
+ * @throws OptionError naming `name`.
+ */
+export function resolveChunkSeconds(value: unknown, name = 'chunkSeconds'): number {
+  if (value === undefined) return DEFAULT_CHUNK_SECONDS;
+  const seconds = numberIn(name, value, 0, 86_400);
+  if (seconds > 0 && seconds < 1) return numberIn(name, value, 1, 86_400);
+  return seconds;
+}
+
+/** A chunk as stored with its job: the plan plus the probe, so any host can decode it without probing. */
+type StoredChunk = ChunkSpec & { probe: ProbeResult };
 
 /** Static step weights (relative costs on short clips); measured costs replace them after a few jobs. */
 const WEIGHTS = { probe: 1, detect: 8, enrich: 10 } as const;
@@ -56,6 +83,13 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
   };
   const custom = options.enrich;
   const full = custom === undefined && (options.enrichment ?? 'full') === 'full';
+  const chunkSeconds = resolveChunkSeconds(options.chunkSeconds);
+  // Validated once here; the feature options of chunks are these.
+  const detectOptions = resolveDetectOptions({ ...options.detect, ...paths });
+  // One feature pool for every job of this pipeline (a worker process): held from the first detection until
+  // close(), so jobs do not start and stop worker threads each (detectScenes shares it by its options).
+  let poolLease: PoolLease | null = null;
+  const pool = (): PoolLease['pool'] => (poolLease ??= acquireFeaturePool({ threads: detectOptions.workerThreads, backend: detectOptions.backend })).pool;
   let enricher: Promise<Enricher> | null = null;
   const getEnricher = (): Promise<Enricher> => {
     enricher ??= import('../enrich/index.js').then((m) => m.createEnricher({ ...options.enricher, ...(paths.ffmpegPath !== undefined ? { ffmpegPath: paths.ffmpegPath } : {}) }));
@@ -64,6 +98,12 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
       enricher = null;
     });
     return enricher;
+  };
+
+  const degradedOf = async (engine: Enricher): Promise<DegradedRecord[]> => {
+    const { degradedFeatures } = await import('../enrich/degraded.js');
+    const dir = options.enricher?.modelsDir;
+    return degradedFeatures(engine.models(), dir === undefined ? undefined : path.resolve(dir));
   };
 
   const thumbnails = async (ctx: StepContext, detected: DetectStepOutput, times?: Map<number, number>): Promise<Map<number, string | null>> =>
@@ -140,9 +180,32 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
         embedding_status: result.embedding_status,
         embedding: result.embedding === null ? null : { model_id: result.embedding.model, vector: Array.from(result.embedding.vector) },
         errors: result.failures.map((f) => ({ stage: f.step, code: f.code, message: f.message })),
+        text_lines: result.text_lines,
+        tag_scores: result.tag_scores,
       };
     });
-    return { scenes };
+    return { scenes, degraded: await degradedOf(engine) };
+  };
+
+  const detectChunked = async (ctx: StepContext, probed: ProbeResult, specs: ChunkSpec[]): Promise<DetectStepOutput> => {
+    const stored: StoredChunk[] = specs.map((spec) => ({ ...spec, probe: probed }));
+    const { count, read } = await ctx.chunks!.run(stored, (done, total, fraction) => ctx.onProgress(0.95 * fraction, `Detecting scenes (${done}/${total} chunks done)`));
+    ctx.onProgress(0.95, `Detecting scenes (merging ${count} chunks)`);
+    // Merging and detection run synchronously (~0.05 ms CPU a frame, several times that on a loaded machine):
+    // keep the lease through them.
+    const frames = (probed.metadata.duration_seconds ?? 0) * (probed.stream.frame_rate > 0 ? probed.stream.frame_rate : 25);
+    await ctx.extendLease?.(Math.min(600_000, 30_000 + frames));
+    const file = await mergeChunks(probed, count, read, ctx.signal);
+    try {
+      const detection = detectWindowed({ count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() }, detectOptions);
+      if (full) {
+        await mkdir(ctx.assetsDir, { recursive: true });
+        await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), { count: file.count, read: (s, e) => file.read(s, e) });
+      }
+      return { frame_count: file.count, frame_rate: probed.stream.frame_rate, boundaries: detection.boundaries, scenes: detection.scenes };
+    } finally {
+      file.close();
+    }
   };
 
   const steps: PipelineStep[] = [
@@ -158,13 +221,22 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
       switch (step.name) {
         case 'probe': {
           const probed = await probe(ctx.mediaPath, { ...paths, signal: ctx.signal });
-          const output: ProbeStepOutput = { metadata: probed.metadata };
+          const output: ProbeStepOutput = { metadata: probed.metadata, probe: probed };
           return output;
         }
         case 'detect': {
+          // The probe step's result (ffprobe runs once per job), unless it is from another path (a moved file).
+          const known = (ctx.state.probe as ProbeStepOutput | undefined)?.probe;
+          const probed = known !== undefined && known.path === ctx.mediaPath ? known : await probe(ctx.mediaPath, { ...paths, signal: ctx.signal });
+          pool();
+          if (ctx.chunks !== undefined && chunkSeconds > 0 && (probed.metadata.duration_seconds ?? 0) > chunkSeconds) {
+            const specs = await planChunks(probed, chunkSeconds, { ...paths, signal: ctx.signal });
+            if (specs !== null && specs.length > 1) return detectChunked(ctx, probed, specs);
+          }
           const result = await detectScenes(ctx.mediaPath, {
             ...options.detect,
             ...paths,
+            probed,
             signal: ctx.signal,
             onProgress: (p) => ctx.onProgress(p.percent / 100, p.currentStep),
           });
@@ -193,7 +265,25 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
         }
       }
     },
+    async runChunk(spec, ctx) {
+      const { probe: probed, ...chunk } = spec as StoredChunk;
+      const lease = pool();
+      return withAnalysisSlot(ctx.signal, () =>
+        computeChunk({ ...probed, path: ctx.mediaPath }, chunk, lease, {
+          ...paths,
+          analysisArea: detectOptions.analysisArea,
+          decoderThreads: detectOptions.decoderThreads,
+          skipLoopFilter: detectOptions.skipLoopFilter,
+          batchFrames: detectOptions.batchFrames,
+          workerThreads: detectOptions.workerThreads,
+          signal: ctx.signal,
+          onProgress: (frames, expected) => ctx.onProgress(expected === null ? 0 : frames / expected),
+        }),
+      );
+    },
     async close() {
+      poolLease?.release();
+      poolLease = null;
       const pending = enricher;
       enricher = null;
       if (pending !== null) await pending.then((e) => e.close()).catch(() => undefined);

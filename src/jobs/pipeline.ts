@@ -12,7 +12,8 @@
  * stored as they are.
  */
 import type { Boundary, Scene } from '../detect/types.js';
-import type { SceneInput, SceneIssue, SceneUpdate, StepEffects } from '../store/types.js';
+import type { DegradedRecord, SceneInput, SceneIssue, SceneTextLineRecord, SceneUpdate, StepEffects, TagScoreRecord } from '../store/types.js';
+import type { ProbeResult } from '../media/probe.js';
 import type { VideoAnalysisStatus, VideoMetadata } from '../types.js';
 
 /** The standard step names. */
@@ -54,6 +55,37 @@ export interface StepContext {
    * "Detecting scenes (1520/3440 frames)". Cheap to call often; the runner throttles writes.
    */
   onProgress(fraction: number, currentStep?: string): void;
+  /**
+   * Spread work over every worker of the library: the chunks (JSON specs) are stored with the job, any worker
+   * (this one included, while it waits) claims them and runs {@link AnalysisPipeline.runChunk}; resolves once
+   * every chunk is done with a reader of their results. Rejects with the code of a chunk that failed. Absent
+   * when the runner cannot distribute work (then a step works alone).
+   */
+  chunks?: ChunkScheduler;
+  /**
+   * Lengthen the job's lease by `extraMs` for the rest of this step (0 to end it), written at once: call it
+   * before a long synchronous stretch (detection over an hour of features blocks the event loop, and with it
+   * the heartbeat, for seconds), so that other workers do not take over a job that is alive. A holder that
+   * dies meanwhile is taken over that much later.
+   */
+  extendLease?(extraMs: number): Promise<void>;
+}
+
+/** See {@link StepContext.chunks}. */
+export interface ChunkScheduler {
+  run(specs: readonly unknown[], onProgress?: (done: number, total: number, fraction: number) => void): Promise<{ count: number; read(index: number): Promise<Buffer> }>;
+}
+
+/** What a chunk run gets. */
+export interface ChunkContext {
+  mediaPath: string;
+  mediaId: string;
+  jobId: string;
+  chunkIndex: number;
+  /** Fires on cancel, a lost chunk lease, shutdown or close. */
+  signal: AbortSignal;
+  /** Progress within the chunk, 0..1. */
+  onProgress(fraction: number): void;
 }
 
 /** An injectable analysis pipeline. */
@@ -61,6 +93,8 @@ export interface AnalysisPipeline {
   readonly steps: readonly PipelineStep[];
   /** Run one step; resolves with its JSON-serialisable output. */
   run(step: PipelineStep, ctx: StepContext): Promise<unknown>;
+  /** Run one chunk that a step handed to {@link StepContext.chunks}; resolves with its result bytes. */
+  runChunk?(spec: unknown, ctx: ChunkContext): Promise<Buffer>;
   /** Release what the pipeline holds (models, pools). Called once by the runner's owner. */
   close?(): Promise<void>;
 }
@@ -73,6 +107,8 @@ export type AnalysisType = (typeof ANALYSIS_TYPES)[number];
 /** Output of the probe step. */
 export interface ProbeStepOutput {
   metadata: VideoMetadata;
+  /** The whole probe result (stream facts), so that later steps do not run ffprobe again. */
+  probe?: ProbeResult;
 }
 
 /** Output of the detect step (the JSON contract of detectScenes). */
@@ -97,11 +133,17 @@ export interface EnrichedScene {
   embedding?: { model_id: string; vector: number[] } | null;
   /** What failed for this scene (a failed caption stays null and says why here). */
   errors?: SceneIssue[];
+  /** Each line of on-screen text with its engine, confidence, first and last sighting, persistence. */
+  text_lines?: SceneTextLineRecord[] | null;
+  /** Every tag with its score and source. */
+  tag_scores?: TagScoreRecord[];
 }
 
 /** Output of the enrich step. (Its step row keeps only counts: the results are in the scene rows.) */
 export interface EnrichStepOutput {
   scenes: EnrichedScene[];
+  /** What the analysis did without (missing or failed models), as analyzeFile's `degraded`. */
+  degraded?: DegradedRecord[];
 }
 
 /** The steps of a pipeline that an analysis type runs. */
@@ -146,7 +188,7 @@ export function sceneConfidence(scene: Scene, boundaries: readonly Boundary[]): 
 export function stepEffects(step: StepName | string, output: unknown): { effects: StepEffects; stored: unknown } {
   if (step === 'probe') {
     if (!isRecord(output) || !isRecord(output.metadata)) throw new TypeError('probe step must return { metadata }');
-    return { effects: { metadata: output.metadata as unknown as VideoMetadata }, stored: { metadata: output.metadata } };
+    return { effects: { metadata: output.metadata as unknown as VideoMetadata }, stored: { metadata: output.metadata, ...(isRecord(output.probe) ? { probe: output.probe } : {}) } };
   }
   if (step === 'detect') {
     if (!isRecord(output) || !Array.isArray(output.scenes) || !Array.isArray(output.boundaries)) throw new TypeError('detect step must return { frame_count, frame_rate, boundaries, scenes }');
@@ -168,7 +210,8 @@ export function stepEffects(step: StepName | string, output: unknown): { effects
       boundaries: boundaries.map(({ frame, time, kind, start_frame, end_frame, confidence, detector }) => ({ frame, time, kind, start_frame, end_frame, confidence, detector })),
       scenes: scenes.map(({ scene_index, start_frame, end_frame, start_time, end_time, time_range_formatted }) => ({ scene_index, start_frame, end_frame, start_time, end_time, time_range_formatted })),
     };
-    return { effects: { scenes: inputs }, stored };
+    // The chunks a long video was decoded in are merged into this output: drop them in the same transaction.
+    return { effects: { scenes: inputs, clearChunks: true }, stored };
   }
   if (step === 'enrich') {
     if (!isRecord(output) || !Array.isArray(output.scenes)) throw new TypeError('enrich step must return { scenes }');
@@ -183,6 +226,8 @@ export function stepEffects(step: StepName | string, output: unknown): { effects
       if (scene.embedding_status !== undefined) update.embedding_status = scene.embedding_status;
       if (scene.embedding !== undefined) update.embedding = scene.embedding;
       if (scene.errors !== undefined) update.errors = scene.errors;
+      if (scene.text_lines !== undefined) update.text_lines = scene.text_lines;
+      if (scene.tag_scores !== undefined) update.tag_scores = scene.tag_scores;
       return update;
     });
     // Everything it produced lives in the scene rows (text, thumbnails, errors) and the embeddings table; the
@@ -194,7 +239,8 @@ export function stepEffects(step: StepName | string, output: unknown): { effects
       embedding_models: models,
       scenes_with_errors: enriched.filter((scene) => (scene.errors?.length ?? 0) > 0).length,
     };
-    return { effects: { sceneUpdates: updates }, stored };
+    const degraded = Array.isArray(output.degraded) ? (output.degraded as DegradedRecord[]) : undefined;
+    return { effects: { sceneUpdates: updates, ...(degraded !== undefined ? { degraded } : {}) }, stored };
   }
   return { effects: {}, stored: output ?? null };
 }

@@ -19,11 +19,11 @@ import { constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { access, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError, hasCode, InputError, ScenescopeError } from '../errors.js';
+import { AbortError, ERROR_CODES, hasCode, InputError, ScenescopeError, type ErrorCode } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { newId } from '../store/ids.js';
-import type { ClaimedJob, JobStore, SpeedStats } from '../store/types.js';
-import { stepEffects, stepLabel, stepsFor, type AnalysisPipeline, type StepState } from './pipeline.js';
+import type { ClaimedChunk, ClaimedJob, JobStore, SpeedStats } from '../store/types.js';
+import { stepEffects, stepLabel, stepsFor, type AnalysisPipeline, type ChunkScheduler, type StepState } from './pipeline.js';
 import { ProgressTracker } from './progress.js';
 
 /** Something that happened in the runner. */
@@ -33,6 +33,8 @@ export type RunnerEvent =
   | { type: 'step'; jobId: string; mediaId: string; step: string; durationMs: number }
   | { type: 'completed' | 'cancelled' | 'released' | 'lost'; jobId: string; mediaId: string }
   | { type: 'failed'; jobId: string; mediaId: string; code: string; message: string }
+  /** A chunk of a job (a stretch of a long video) was done here. */
+  | { type: 'chunk'; jobId: string; mediaId: string; chunkIndex: number; durationMs: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled' }
   | { type: 'error'; error: unknown }
   /** Nothing runs here and the queue has no pending, running or orphaned job (of this runner's jobIds, if set). */
   | { type: 'idle' };
@@ -72,10 +74,19 @@ interface RunningJob {
   reason: 'cancelled' | 'lost' | 'shutdown' | null;
   /** Stop at the next step boundary (graceful shutdown). */
   checkpoint: boolean;
+  /** Lease added by the running step (StepContext.extendLease), 0 normally. */
+  extraLeaseMs: number;
+  done: Promise<void>;
+}
+
+interface ChunkRun {
+  controller: AbortController;
   done: Promise<void>;
 }
 
 const WORKER_HEARTBEAT_MS = 2000;
+/** How often a job's holder looks at the state of its chunks while others work on them. */
+const CHUNK_POLL_MS = 250;
 const SPEED_TTL_MS = 10_000;
 /** How long a finished job waits for an aborted step to let go of its processes. */
 const ABORT_SETTLE_MS = 2000;
@@ -97,6 +108,10 @@ export class JobRunner {
   readonly #onEvent: (event: RunnerEvent) => void;
   readonly #now: () => number;
   readonly #running = new Map<string, RunningJob>();
+  /** Chunks of other jobs running in this runner's free slots. */
+  readonly #chunkRuns = new Map<string, ChunkRun>();
+  /** Jobs whose file this host cannot read: their chunks are left to other hosts. */
+  readonly #unreadable = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #started = false;
   #stopping = false;
@@ -172,10 +187,10 @@ export class JobRunner {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     for (const entry of this.#running.values()) entry.checkpoint = true;
-    if (graceMs > 0 && this.#running.size > 0) {
+    if (graceMs > 0 && this.#running.size + this.#chunkRuns.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.all([...this.#running.values()].map((e) => e.done)),
+        Promise.all([...this.#running.values(), ...this.#chunkRuns.values()].map((e) => e.done)),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
         }),
@@ -183,7 +198,8 @@ export class JobRunner {
       if (timer !== undefined) clearTimeout(timer);
     }
     for (const entry of this.#running.values()) this.#interrupt(entry, 'shutdown');
-    await Promise.all([...this.#running.values()].map((e) => e.done));
+    for (const run of this.#chunkRuns.values()) run.controller.abort(new AbortError('The worker is shutting down'));
+    await Promise.all([...this.#running.values(), ...this.#chunkRuns.values()].map((e) => e.done));
     if (this.#started) {
       try {
         await this.#store.workerStopped(this.workerId);
@@ -223,7 +239,14 @@ export class JobRunner {
         this.#lastWorkerBeat = now;
         await this.#store.workerHeartbeat({ worker_id: this.workerId, host: hostname(), pid: process.pid, concurrency: this.#concurrency });
       }
-      while (!this.#stopping && this.#running.size < this.#concurrency) {
+      while (!this.#stopping && this.#running.size + this.#chunkRuns.size < this.#concurrency) {
+        // Chunks of running jobs first: their holder waits for them, and a started job should finish first.
+        const chunk = this.#pipeline.runChunk === undefined ? null : await this.#claimChunk();
+        if (chunk !== null) {
+          claimedAny = true;
+          this.#launchChunk(chunk);
+          continue;
+        }
         const claim = await this.#store.claim({
           workerId: this.workerId,
           leaseMs: this.#leaseMs,
@@ -234,7 +257,7 @@ export class JobRunner {
         claimedAny = true;
         this.#launch(claim);
       }
-      if (!claimedAny && this.#running.size === 0 && !this.#stopping) idle = await this.#queueEmpty();
+      if (!claimedAny && this.#running.size === 0 && this.#chunkRuns.size === 0 && !this.#stopping) idle = await this.#queueEmpty();
       this.#failures = 0;
     } catch (error) {
       // The library file was deleted or replaced: claiming again would only repeat the error.
@@ -265,6 +288,7 @@ export class JobRunner {
       controller: new AbortController(),
       reason: null,
       checkpoint: this.#stopping,
+      extraLeaseMs: 0,
       done: Promise.resolve(),
     };
     this.#running.set(entry.jobId, entry);
@@ -275,6 +299,147 @@ export class JobRunner {
         this.#running.delete(entry.jobId);
         this.wake();
       });
+  }
+
+  async #claimChunk(): Promise<ClaimedChunk | null> {
+    const jobIds = this.#jobIds;
+    for (let tries = 0; tries < 4; tries++) {
+      const chunk = await this.#store.claimChunk({ workerId: this.workerId, leaseMs: this.#leaseMs, ...(jobIds === undefined ? {} : { jobIds }) });
+      if (chunk === null) return null;
+      if (!this.#unreadable.has(chunk.job_id)) return chunk;
+      await this.#store.releaseChunk(chunk.job_id, chunk.chunk_index, chunk.token);
+    }
+    return null;
+  }
+
+  #launchChunk(chunk: ClaimedChunk): void {
+    const key = `${chunk.job_id}#${chunk.chunk_index}`;
+    const controller = new AbortController();
+    const run: ChunkRun = { controller, done: Promise.resolve() };
+    this.#chunkRuns.set(key, run);
+    run.done = this.#runChunk(chunk, controller)
+      .catch((error: unknown) => this.#onEvent({ type: 'error', error }))
+      .finally(() => {
+        this.#chunkRuns.delete(key);
+        this.wake();
+      });
+  }
+
+  /**
+   * Run one claimed chunk: heartbeat its own lease (a cancelled job or a lost lease aborts it), store its
+   * result or its failure. A shutdown gives it back to the queue.
+   */
+  async #runChunk(chunk: ClaimedChunk, controller: AbortController, outer?: AbortSignal): Promise<void> {
+    const base = { jobId: chunk.job_id, mediaId: chunk.media_id, chunkIndex: chunk.chunk_index };
+    const started = this.#now();
+    const onOuterAbort = (): void => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    let fraction = 0;
+    let stopped: 'cancelled' | 'lost' | null = null;
+    let beating = false;
+    const heartbeat = setInterval(() => {
+      if (beating || controller.signal.aborted) return;
+      beating = true;
+      this.#store
+        .heartbeatChunk(chunk.job_id, chunk.chunk_index, chunk.token, this.#leaseMs, fraction)
+        .then((answer) => {
+          if (answer !== 'ok') {
+            stopped = answer;
+            controller.abort(new AbortError(answer === 'cancelled' ? 'The job was cancelled' : 'The chunk lease was lost'));
+          }
+        })
+        .catch((error: unknown) => this.#onEvent({ type: 'error', error }))
+        .finally(() => {
+          beating = false;
+        });
+    }, this.#heartbeatMs);
+    let pending: Promise<Buffer> | null = null;
+    try {
+      try {
+        await access(chunk.file_path, constants.R_OK);
+      } catch {
+        // Another host may read it: leave this job's chunks to them.
+        this.#unreadable.add(chunk.job_id);
+        await this.#store.releaseChunk(chunk.job_id, chunk.chunk_index, chunk.token);
+        this.#onEvent({ type: 'chunk', ...base, durationMs: 0, outcome: 'released' });
+        return;
+      }
+      pending = this.#pipeline.runChunk!(chunk.spec, {
+        mediaPath: chunk.file_path,
+        mediaId: chunk.media_id,
+        jobId: chunk.job_id,
+        chunkIndex: chunk.chunk_index,
+        signal: controller.signal,
+        onProgress: (f) => {
+          if (Number.isFinite(f)) fraction = Math.max(fraction, Math.min(1, f));
+        },
+      });
+      const data = await raceAbort(pending, controller.signal);
+      pending = null;
+      const durationMs = this.#now() - started;
+      const ok = await this.#store.completeChunk(chunk.job_id, chunk.chunk_index, chunk.token, data, durationMs);
+      this.#onEvent({ type: 'chunk', ...base, durationMs, outcome: ok ? 'done' : 'lost' });
+    } catch (error) {
+      const durationMs = this.#now() - started;
+      if (controller.signal.aborted) {
+        if (stopped !== null) this.#onEvent({ type: 'chunk', ...base, durationMs, outcome: stopped });
+        else {
+          await this.#store.releaseChunk(chunk.job_id, chunk.chunk_index, chunk.token).catch(() => false);
+          this.#onEvent({ type: 'chunk', ...base, durationMs, outcome: 'released' });
+        }
+        if (outer?.aborted === true) throw outer.reason instanceof Error ? outer.reason : new AbortError();
+        return;
+      }
+      const { code, message } = describeError(error);
+      await this.#store.failChunk(chunk.job_id, chunk.chunk_index, chunk.token, code, message);
+      this.#onEvent({ type: 'chunk', ...base, durationMs, outcome: 'failed' });
+    } finally {
+      clearInterval(heartbeat);
+      outer?.removeEventListener('abort', onOuterAbort);
+      if (pending !== null) await settleWithin(pending, ABORT_SETTLE_MS);
+    }
+  }
+
+  /** The chunk scheduler of a running job: plan, work on its chunks here, wait for the others. */
+  #chunkScheduler(entry: RunningJob): ChunkScheduler {
+    return {
+      run: async (specs, onProgress) => {
+        const signal = entry.controller.signal;
+        if (!(await this.#store.planChunks(entry.jobId, entry.token, specs))) {
+          this.#interrupt(entry, 'lost');
+          throw signal.reason;
+        }
+        for (;;) {
+          if (signal.aborted) throw signal.reason;
+          const mine = await this.#store.claimChunk({ workerId: this.workerId, leaseMs: this.#leaseMs, jobIds: [entry.jobId] });
+          if (mine !== null) {
+            await this.#runChunk(mine, new AbortController(), signal);
+            continue;
+          }
+          const chunks = await this.#store.listChunks(entry.jobId);
+          const failed = chunks.find((c) => c.status === 'failed');
+          if (failed !== undefined) throw new ScenescopeError(failed.error_code !== null && failed.error_code in ERROR_CODES ? (failed.error_code as ErrorCode) : 'INTERNAL', `Chunk ${failed.chunk_index} of the video failed: ${failed.error_message ?? 'unknown error'}`);
+          const done = chunks.filter((c) => c.status === 'done').length;
+          onProgress?.(done, chunks.length, chunks.reduce((sum, c) => sum + (c.status === 'done' ? 1 : c.progress), 0) / Math.max(1, chunks.length));
+          if (done === chunks.length) break;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, CHUNK_POLL_MS);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            }, { once: true });
+          });
+        }
+        return {
+          count: specs.length,
+          read: async (index) => {
+            const data = await this.#store.readChunk(entry.jobId, index);
+            if (data === null) throw new ScenescopeError('INTERNAL', `Chunk ${index} of job ${entry.jobId} has no stored result`);
+            return data;
+          },
+        };
+      },
+    };
   }
 
   async #queueEmpty(): Promise<boolean> {
@@ -336,7 +501,7 @@ export class JobRunner {
       if (beating || entry.reason !== null) return;
       beating = true;
       this.#store
-        .heartbeat(entry.jobId, entry.token, this.#leaseMs, progress())
+        .heartbeat(entry.jobId, entry.token, this.#leaseMs + entry.extraLeaseMs, progress())
         .then((answer) => {
           beatFailures = 0;
           if (answer !== 'ok') this.#interrupt(entry, answer);
@@ -382,6 +547,12 @@ export class JobRunner {
           signal: entry.controller.signal,
           state: { ...state },
           assetsDir: path.join(this.#assetsRoot, 'scenes', entry.mediaId, entry.jobId),
+          ...(this.#pipeline.runChunk === undefined ? {} : { chunks: this.#chunkScheduler(entry) }),
+          extendLease: async (extraMs: number) => {
+            entry.extraLeaseMs = Number.isFinite(extraMs) ? Math.max(0, Math.min(3_600_000, Math.round(extraMs))) : 0;
+            const answer = await this.#store.heartbeat(entry.jobId, entry.token, this.#leaseMs + entry.extraLeaseMs);
+            if (answer !== 'ok') this.#interrupt(entry, answer);
+          },
           onProgress: (fraction, text) => {
             if (entry.reason !== null) return;
             tracker.update(fraction);
@@ -391,6 +562,7 @@ export class JobRunner {
         });
         const output = await raceAbort(pendingStep, entry.controller.signal);
         pendingStep = null;
+        entry.extraLeaseMs = 0;
         const { effects, stored } = stepEffects(step.name, output);
         if (effects.metadata !== undefined) tracker.setVideoSeconds(effects.metadata.duration_seconds);
         tracker.finishStep(index);

@@ -11,8 +11,13 @@ export interface ExportInput {
   file_path: string;
   video_metadata: VideoMetadata | null;
   analysis_job_id: string | null;
-  /** The scenes; `errors` (what failed while enriching each) goes into the JSON export only. */
-  scenes: ReadonlyArray<VideoScene & { errors?: ReadonlyArray<{ stage: string; code: string; message: string }> }>;
+  /**
+   * The scenes; `errors` (what failed while enriching each), `text_lines` and `tag_scores` go into the JSON
+   * export only.
+   */
+  scenes: ReadonlyArray<VideoScene & { errors?: ReadonlyArray<{ stage: string; code: string; message: string }>; text_lines?: unknown; tag_scores?: unknown }>;
+  /** What the analysis did without (analyzeFile's `degraded`); JSON export only. */
+  degraded?: readonly unknown[];
 }
 
 /** Version of the JSON export. */

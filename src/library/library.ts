@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { JobError, OptionError, StoreError } from '../errors.js';
-import { createDefaultPipeline } from '../jobs/default-pipeline.js';
+import { createDefaultPipeline, resolveChunkSeconds } from '../jobs/default-pipeline.js';
 import type { AnalysisPipeline } from '../jobs/pipeline.js';
 import { JobRunner, type RunnerEvent } from '../jobs/runner.js';
 import type { LibraryStore, WorkerRecord } from '../store/types.js';
@@ -19,11 +19,11 @@ import { exportCsv, exportEdl, exportJson, exportVtt, type ExportInput } from '.
 import { redactUrl } from '../store/pg-url.js';
 import { assetsDirFor, defaultLibraryPath, libraryLocation, serverAssetsDir, type LibraryLocation } from './location.js';
 import { MediaApi } from './media.js';
-import { toVideoScene } from './records.js';
+import { toLibraryScene } from './records.js';
 import { SearchApi, VideoScenesApi } from './scenes.js';
 import { EXPORT_FORMATS, type ExportFormat, type LibraryEvents, type LibraryOptions } from './types.js';
 
-const OPTION_KEYS = ['path', 'database', 'create', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath'] as const;
+const OPTION_KEYS = ['path', 'database', 'create', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath', 'chunkSeconds'] as const;
 
 interface ResolvedLibraryOptions {
   /** The SQLite file, or the server URL without its password. */
@@ -41,6 +41,7 @@ interface ResolvedLibraryOptions {
   busyTimeoutMs: number;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+  chunkSeconds: number;
 }
 
 function resolveLibraryOptions(input: unknown): ResolvedLibraryOptions {
@@ -80,6 +81,7 @@ function resolveLibraryOptions(input: unknown): ResolvedLibraryOptions {
     heartbeatMs,
     pollMs: opt(o, 'pollMs', 500, (n, v) => integerIn(n, v, 10, 60_000)),
     busyTimeoutMs: opt(o, 'busyTimeoutMs', 5000, (n, v) => integerIn(n, v, 0, 600_000)),
+    chunkSeconds: resolveChunkSeconds(o.chunkSeconds),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
   };
@@ -119,7 +121,7 @@ export class Library {
   readonly #ownsPipeline: boolean;
   #runner: JobRunner | null = null;
   #onIdle: (() => void) | undefined;
-  readonly #listeners: { [K in keyof LibraryEvents]: Set<Listener<K>> } = { progress: new Set(), job: new Set(), error: new Set() };
+  readonly #listeners: { [K in keyof LibraryEvents]: Set<Listener<K>> } = { progress: new Set(), job: new Set(), chunk: new Set(), error: new Set() };
   readonly #watchers = new Map<string, Set<() => void>>();
   #closing: Promise<void> | null = null;
 
@@ -135,7 +137,7 @@ export class Library {
       ...(options.ffprobePath !== undefined ? { ffprobePath: options.ffprobePath } : {}),
     };
     this.#ownsPipeline = options.pipeline === undefined;
-    this.#pipeline = options.pipeline ?? createDefaultPipeline(ffmpeg);
+    this.#pipeline = options.pipeline ?? createDefaultPipeline({ ...ffmpeg, chunkSeconds: options.chunkSeconds });
     const ctx: LibraryContext = {
       store,
       assetsDir: this.assetsDir,
@@ -231,6 +233,9 @@ export class Library {
       case 'failed':
         this.#emit('job', { analysis_job_id: event.jobId, media_id: event.mediaId, outcome: 'failed', error_code: event.code, error_message: event.message });
         break;
+      case 'chunk':
+        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, outcome: event.outcome, duration_ms: event.durationMs });
+        return;
       case 'error':
         this.#emit('error', event.error);
         return;
@@ -266,7 +271,8 @@ export class Library {
       file_path: media.file_path,
       video_metadata: media.video_metadata,
       analysis_job_id: scenes[0]?.job_id ?? null,
-      scenes: scenes.map((scene) => ({ ...toVideoScene(scene), errors: scene.errors })),
+      scenes: scenes.map((scene) => ({ ...toLibraryScene(scene), errors: scene.errors })),
+      degraded: (scenes[0] === undefined ? null : await this.#store.getJob(scenes[0].job_id))?.degraded ?? [],
     };
     switch (format) {
       case 'json':

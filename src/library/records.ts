@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import type { JobRecord, MediaRecord, SceneRecord } from '../store/types.js';
 import type { VideoAnalysisJobStatus, VideoScene } from '../types.js';
-import type { MediaProcessingStatus } from './types.js';
+import type { LibraryScene, MediaProcessingStatus } from './types.js';
 
 /** ISO 8601 of epoch ms, null-safe. */
 export function iso(ms: number | null | undefined): string | null {
@@ -58,6 +58,14 @@ export function toVideoScene(scene: SceneRecord): VideoScene {
     thumbnail_url: fileHref(scene.thumbnail_path),
     created_at: iso(scene.created_at),
   };
+}
+
+/**
+ * A scene row as VideoScene plus what analyzeFile reports beside it: each line of on-screen text (engine,
+ * confidence, first and last seen, persistent) and every tag with its score and source.
+ */
+export function toLibraryScene(scene: SceneRecord): LibraryScene {
+  return { ...toVideoScene(scene), text_lines: scene.text_lines, tag_scores: scene.tag_scores };
 }
 
 /** A media row (and its latest job) as MediaProcessingStatus. */

@@ -10,11 +10,10 @@ import { readFile, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { OptionError, StoreError } from '../errors.js';
 import type { SceneIssue } from '../store/types.js';
-import type { VideoScene, VideoSceneList } from '../types.js';
 import { integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import type { LibraryContext } from './context.js';
-import { toVideoScene } from './records.js';
-import type { SceneListOptions, SceneSearchGroup, SceneSearchOptions, SceneSearchResult, SimilarOptions, SimilarScenesResult } from './types.js';
+import { toLibraryScene, toVideoScene } from './records.js';
+import type { LibraryScene, LibrarySceneList, SceneListOptions, SceneSearchGroup, SceneSearchOptions, SceneSearchResult, SimilarOptions, SimilarScenesResult } from './types.js';
 
 function mediaIdsOption(o: Record<string, unknown>): readonly string[] | undefined {
   const value = o.mediaIds;
@@ -45,25 +44,26 @@ export class VideoScenesApi {
    * The scenes of a video, ordered by scene_index; empty until its analysis completes.
    * @throws StoreError NOT_FOUND (no such media).
    */
-  async list(videoId: string, options?: SceneListOptions): Promise<VideoSceneList> {
+  async list(videoId: string, options?: SceneListOptions): Promise<LibrarySceneList> {
     string('videoId', videoId);
     const o = plainOptions('list options', options, ['limit', 'offset']);
     const limit = opt(o, 'limit', 100, (n, v) => integerIn(n, v, 1, 10_000));
     const offset = opt(o, 'offset', 0, (n, v) => integerIn(n, v, 0, Number.MAX_SAFE_INTEGER));
     if ((await this.#ctx.store.getMedia(videoId)) === null) throw new StoreError('NOT_FOUND', `No media ${videoId}`, { details: { media_id: videoId } });
     const page = await this.#ctx.store.listScenes(videoId, { limit, offset });
-    return { items: page.items.map(toVideoScene), total_count: page.total, video_id: videoId };
+    const job = page.items[0] === undefined ? null : await this.#ctx.store.getJob(page.items[0].job_id);
+    return { items: page.items.map(toLibraryScene), total_count: page.total, video_id: videoId, degraded: job?.degraded ?? [] };
   }
 
   /**
    * One scene, with its video and what failed while enriching it (`errors`: stage, code, message; empty when
    * nothing did). @throws StoreError NOT_FOUND.
    */
-  async get(sceneId: string): Promise<VideoScene & { video_id: string; errors: SceneIssue[] }> {
+  async get(sceneId: string): Promise<LibraryScene & { video_id: string; errors: SceneIssue[] }> {
     string('sceneId', sceneId);
     const scene = await this.#ctx.store.getScene(sceneId);
     if (scene === null) throw new StoreError('NOT_FOUND', `No scene ${sceneId}`, { details: { scene_id: sceneId } });
-    return { ...toVideoScene(scene), video_id: scene.media_id, errors: scene.errors };
+    return { ...toLibraryScene(scene), video_id: scene.media_id, errors: scene.errors };
   }
 
   /**

@@ -4,8 +4,8 @@
  * methods and options are camelCase.
  */
 import type { AnalysisPipeline, AnalysisType } from '../jobs/pipeline.js';
-import type { LibraryStore } from '../store/types.js';
-import type { VideoAnalysisJobStatus, VideoMetadata, VideoScene, VideoUploadStatus } from '../types.js';
+import type { DegradedRecord, LibraryStore, SceneTextLineRecord, TagScoreRecord } from '../store/types.js';
+import type { VideoAnalysisJobStatus, VideoMetadata, VideoScene, VideoSceneList, VideoUploadStatus } from '../types.js';
 
 /** Options of openLibrary(). All optional. */
 export interface LibraryOptions {
@@ -51,6 +51,12 @@ export interface LibraryOptions {
   /** Path to ffmpeg / ffprobe (default: environment, then the bundled binaries). */
   ffmpegPath?: string;
   ffprobePath?: string;
+  /**
+   * A video longer than this many seconds is detected in chunks of about this length, which every worker of
+   * the library may decode at once (the boundaries are those of one pass; see docs/library.md). 0: never.
+   * Default 600 (10 minutes). Used by the default pipeline.
+   */
+  chunkSeconds?: number;
 }
 
 /** Options of media.upload(). */
@@ -228,6 +234,23 @@ export interface LibraryEvents {
   progress: (status: { analysis_job_id: string; media_id: string; status: string; progress_percent: number; current_step: string }) => void;
   /** A job of this process reached a terminal status or was handed back. */
   job: (event: { analysis_job_id: string; media_id: string; outcome: 'completed' | 'failed' | 'cancelled' | 'released' | 'lost'; error_code: string | null; error_message: string | null }) => void;
+  /** A chunk of a long video (any job's) was decoded in this process, or given up. */
+  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
   /** A background error (database trouble in the worker loop). */
   error: (error: unknown) => void;
+}
+
+/** A scene of the library: the hosted VideoScene plus the OCR lines and scored tags analyzeFile returns. */
+export interface LibraryScene extends VideoScene {
+  /** Each line of on-screen text with its engine, confidence, first/last seen and persistence; null without OCR. */
+  text_lines: SceneTextLineRecord[] | null;
+  /** Every tag with its score and source, plus weaker candidates not in `tags`. */
+  tag_scores: TagScoreRecord[];
+}
+
+/** videoScenes.list(): the hosted VideoSceneList with library scenes and what the analysis did without. */
+export interface LibrarySceneList extends VideoSceneList {
+  items: LibraryScene[];
+  /** As analyzeFile's `degraded`: missing or failed models of the analysis the scenes come from (empty: none). */
+  degraded: DegradedRecord[];
 }

@@ -34,6 +34,13 @@ export interface DecodeOptions extends FfmpegPathOptions {
   start?: number | undefined;
   /** Stop before this position (exclusive), in seconds from the start of the video. */
   end?: number | undefined;
+  /**
+   * Decode the frames whose stream timestamps lie in [startPts, endPts] (inclusive; endPts null: to the end),
+   * keeping the stream's own timestamps (`-copyts`): ffmpeg seeks the demuxer to the keyframe at or before
+   * `seekSeconds` (no frame dropping by time) and a pts-exact trim keeps the range. Instead of `start`/`end`;
+   * the span checks of a whole decode are left to the caller (a chunk of a long video, see src/jobs/chunks.ts).
+   */
+  ptsWindow?: { seekSeconds: number; startPts: number | null; endPts: number | null } | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -198,13 +205,19 @@ export function decodeArgs(probed: ProbeResult, width: number, height: number, o
   args.push('-threads', String(options.threads ?? 0));
   if (options.skipLoopFilter === true) args.push('-skip_loop_filter', 'all');
   const start = options.start ?? 0;
+  const window = options.ptsWindow;
   // -ss before -i seeks the demuxer (fast) and ffmpeg then drops the frames before the position (exact).
-  if (start > 0) args.push('-ss', start.toFixed(6));
+  if (window !== undefined) args.push('-copyts', ...(window.seekSeconds > 0 ? ['-noaccurate_seek', '-ss', window.seekSeconds.toFixed(6)] : []));
+  else if (start > 0) args.push('-ss', start.toFixed(6));
   args.push(...safeInputArgs(resolveFfmpegPaths(options).ffmpeg), '-i', fileUrl(probed.path));
   args.push('-map', `0:${probed.stream.index}`, '-an', '-sn', '-dn');
   // After the seek, timestamps start at the seek point, so the range's end is `end - start`; trim cuts exactly
   // there (the output option -t overshoots by a frame or two).
-  const trim = options.end !== undefined ? `trim=end=${(options.end - start).toFixed(6)},` : '';
+  let trim = options.end !== undefined ? `trim=end=${(options.end - start).toFixed(6)},` : '';
+  if (window !== undefined) {
+    const bounds = [...(window.startPts === null ? [] : [`start_pts=${window.startPts}`]), ...(window.endPts === null ? [] : [`end_pts=${window.endPts + 1}`])];
+    trim = bounds.length === 0 ? '' : `trim=${bounds.join(':')},`;
+  }
   args.push('-vf', `${trim}scale=${width}:${height}:flags=${options.scaler ?? 'area'},format=rgb24,showinfo`);
   args.push('-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   return args;
@@ -315,13 +328,15 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
       }
       throw new InputError('DECODE_FAILED', `No frame could be decoded from ${probed.path.split(/[\\/]/).pop()}: truncated or corrupt video (${why})`, { details: { path: probed.path, exitCode: code } });
     }
-    const expected = options.start !== undefined || options.end !== undefined ? null : probed.stream.nb_frames;
+    const expected = options.start !== undefined || options.end !== undefined || options.ptsWindow !== undefined ? null : probed.stream.nb_frames;
     const partial = errors.some((e) => /partial file/i.test(e)) || (expected !== null && errors.length > 0 && index < expected - Math.max(2, 0.02 * expected));
     if (partial) {
       throw new InputError('DECODE_FAILED', `${probed.path.split(/[\\/]/).pop()} is truncated or corrupt: decoded ${index} of ${expected ?? '?'} frames (${errors[0] ?? 'partial file'})`, { details: { path: probed.path, decoded: index, expected } });
     }
     const decodedSeconds = times.span() + 1 / probed.stream.frame_rate;
-    if (options.start === undefined && options.end === undefined) checkDecodedSpan(probed, decodedSeconds, errors);
+    if (options.ptsWindow !== undefined) {
+      // A chunk: the caller checks the span of the merged chunks against the file's.
+    } else if (options.start === undefined && options.end === undefined) checkDecodedSpan(probed, decodedSeconds, errors);
     // A range that ends inside the file must decode whole; one that runs to the end is checked like the file's
     // tail would be only by its stated duration, which intact files often overstate: left to the errors above.
     else if (options.end !== undefined && options.end < (probed.metadata.duration_seconds ?? Infinity)) checkDecodedSpan(probed, decodedSeconds, errors, options.end - (options.start ?? 0));

@@ -171,6 +171,41 @@ CREATE TABLE workers (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'scene text lines and tag scores, what the analysis of a job did without',
+    sql: `
+ALTER TABLE scenes ADD COLUMN text_lines TEXT;   -- JSON array of {text, first_seen, last_seen, engine, confidence, persistent}, NULL: no OCR
+ALTER TABLE scenes ADD COLUMN tag_scores TEXT;   -- JSON array of {tag, score, source}
+ALTER TABLE jobs ADD COLUMN degraded TEXT;       -- JSON array of {model, status, feature, reason, install, optional}
+`,
+  },
+  {
+    version: 3,
+    name: 'job chunks: parts of a long video any worker may decode',
+    sql: `
+-- A running job's chunks, each with a lease of its own, so that workers other than the job's holder decode
+-- them. data: the chunk's result (raw pts and features, gzip), dropped once the step that merges them is done.
+CREATE TABLE job_chunks (
+  job_id           TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+  chunk_index      INTEGER NOT NULL,
+  spec             TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending','running','done','failed')),
+  progress         REAL NOT NULL DEFAULT 0,
+  worker_id        TEXT,
+  claim_token      TEXT,
+  lease_expires_at INTEGER,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  duration_ms      INTEGER,
+  error_code       TEXT,
+  error_message    TEXT,
+  data             BLOB,
+  updated_at       INTEGER NOT NULL,
+  PRIMARY KEY (job_id, chunk_index)
+);
+CREATE INDEX job_chunks_claim ON job_chunks(status, lease_expires_at);
+`,
+  },
 ];
 
 /** The schema version this build writes. */

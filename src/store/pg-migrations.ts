@@ -166,6 +166,39 @@ END $$;
 CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION scenescope_notify_job();
 `,
   },
+  {
+    version: 2,
+    name: 'scene text lines and tag scores, what the analysis of a job did without',
+    sql: `
+ALTER TABLE scenes ADD COLUMN text_lines jsonb;
+ALTER TABLE scenes ADD COLUMN tag_scores jsonb;
+ALTER TABLE jobs ADD COLUMN degraded jsonb;
+`,
+  },
+  {
+    version: 3,
+    name: 'job chunks: parts of a long video any worker may decode',
+    sql: `
+CREATE TABLE job_chunks (
+  job_id           text NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+  chunk_index      integer NOT NULL,
+  spec             jsonb NOT NULL,
+  status           text NOT NULL CHECK (status IN ('pending','running','done','failed')),
+  progress         double precision NOT NULL DEFAULT 0,
+  worker_id        text,
+  claim_token      text,
+  lease_expires_at bigint,
+  attempts         integer NOT NULL DEFAULT 0,
+  duration_ms      bigint,
+  error_code       text,
+  error_message    text,
+  data             bytea,
+  updated_at       bigint NOT NULL,
+  PRIMARY KEY (job_id, chunk_index)
+);
+CREATE INDEX job_chunks_claim ON job_chunks(status, lease_expires_at);
+`,
+  },
 ];
 
 /** The PostgreSQL schema version this build writes. */

@@ -22,11 +22,14 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import { redactUrl } from './pg-url.js';
 import { PG_JOBS_CHANNEL, PG_MIGRATION_LOCK, PG_MIGRATIONS } from './pg-migrations.js';
 import type { Migration } from './migrations.js';
 import type {
+  ChunkRecord,
+  ClaimedChunk,
   ClaimedJob,
   ClaimOptions,
   EmbeddingInput,
@@ -51,11 +54,9 @@ import type {
   WorkerRecord,
 } from './types.js';
 
-const RUNNING = `('processing','uploading_to_vlm')`;
-const ACTIVE = `('pending','processing','uploading_to_vlm')`;
+const RUNNING = RUNNING_SQL;
+const ACTIVE = ACTIVE_SQL;
 const NOW = 'scenescope_now_ms()';
-const WORKER_FRESH_MS = 15_000;
-const SPEED_WINDOW = 50;
 /** An asset reference as stored in thumbnail_path / poster_path. */
 const ASSET_REF = /^sha256:[0-9a-f]{64}$/;
 
@@ -92,7 +93,11 @@ function mediaFromRow(row: Row): MediaRecord {
 
 function jobFromRow(row: Row): JobRecord {
   const { seq: _seq, resumed: _resumed, ...rest } = row;
-  return rest as unknown as JobRecord;
+  return { ...(rest as unknown as JobRecord), degraded: (row.degraded as JobRecord['degraded'] | undefined) ?? null };
+}
+
+function chunkOf(row: Row): ChunkRecord {
+  return chunkFromRow(row, row.spec ?? null);
 }
 
 function stepFromRow(row: Row): StepRecord {
@@ -118,6 +123,8 @@ function sceneFromRow(row: Row): SceneRecord {
     embedding_status: row.embedding_status as string,
     thumbnail_path: (row.thumbnail_path as string | null) ?? null,
     errors: (row.errors as SceneIssue[] | null) ?? [],
+    text_lines: (row.text_lines as SceneRecord['text_lines'] | undefined) ?? null,
+    tag_scores: (row.tag_scores as SceneRecord['tag_scores'] | null | undefined) ?? [],
     created_at: row.created_at as number,
   };
 }
@@ -137,10 +144,6 @@ function roundMs(value: number | null | undefined): number | null {
   return value === null || value === undefined || !Number.isFinite(value) ? null : Math.round(value);
 }
 
-function clampPercent(value: number): number {
-  if (!Number.isFinite(value)) return 0;
-  return Math.min(100, Math.max(0, Math.round(value * 100) / 100));
-}
 
 /** A tsquery text from plain words: each a quoted lexeme, the last also a prefix. Words hold no quotes. */
 function tsQueryText(query: SceneTextQuery): string {
@@ -148,10 +151,6 @@ function tsQueryText(query: SceneTextQuery): string {
   return terms.join(query.match === 'all' ? ' & ' : ' | ');
 }
 
-const MEDIA_COLUMNS = [
-  'file_path', 'source_path', 'file_name', 'copied', 'sha256', 'file_size_bytes', 'upload_status', 'video_metadata',
-  'poster_path', 'error_code', 'error_message', 'owner', 'updated_at',
-] as const;
 
 /** Options of {@link openPgStore}. */
 export interface PgStoreOptions {
@@ -466,6 +465,8 @@ export class PgLibraryStore implements LibraryStore {
           await this.#updateScene(c, jobId, asset === undefined ? update : { ...update, thumbnail_path: `sha256:${asset.sha256}` });
         }
       }
+      if (effects.degraded !== undefined) await this.#q('UPDATE jobs SET degraded = $1::jsonb WHERE job_id = $2', [effects.degraded.length === 0 ? null : JSON.stringify(effects.degraded), jobId], c);
+      if (effects.clearChunks === true) await this.#q('DELETE FROM job_chunks WHERE job_id = $1', [jobId], c);
       return true;
     });
   }
@@ -493,9 +494,11 @@ export class PgLibraryStore implements LibraryStore {
     }
     const tags = update.tags ?? scene.tags;
     const errors = update.errors ?? scene.errors;
+    const lines = update.text_lines !== undefined ? update.text_lines : scene.text_lines;
+    const scores = update.tag_scores ?? scene.tag_scores;
     await this.#q(
       `UPDATE scenes SET description = $1, tags = $2::jsonb, tags_text = $3, visible_text = $4, confidence_score = $5, thumbnail_path = $6,
-         embedding_status = $7, errors = $8::jsonb WHERE id = $9`,
+         embedding_status = $7, errors = $8::jsonb, text_lines = $10::jsonb, tag_scores = $11::jsonb WHERE id = $9`,
       [
         update.description !== undefined ? update.description : scene.description,
         JSON.stringify(tags),
@@ -506,6 +509,8 @@ export class PgLibraryStore implements LibraryStore {
         embeddingStatus,
         errors.length === 0 ? null : JSON.stringify(errors),
         scene.id,
+        lines === null ? null : JSON.stringify(lines),
+        scores.length === 0 ? null : JSON.stringify(scores),
       ],
       c,
     );
@@ -533,6 +538,7 @@ export class PgLibraryStore implements LibraryStore {
       );
       const row = rows[0];
       if (row === undefined) return null;
+      await this.#q('DELETE FROM job_chunks WHERE job_id = $1', [jobId], c);
       const superseded = (await this.#q('SELECT DISTINCT job_id FROM scenes WHERE media_id = $1 AND job_id <> $2', [row.media_id, jobId], c)).map((r) => r.job_id as string);
       await this.#q('DELETE FROM scenes WHERE media_id = $1 AND job_id <> $2', [row.media_id, jobId], c);
       return superseded;
@@ -675,6 +681,117 @@ export class PgLibraryStore implements LibraryStore {
         meanJobMs: totals.mean_ms,
         stepMsPerVideoSecond,
       };
+    });
+  }
+
+  async planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean> {
+    return this.#tx(async (c) => {
+      const held = await this.#q(`SELECT job_id FROM jobs WHERE job_id = $1 AND claim_token = $2 AND status IN ${RUNNING} FOR UPDATE`, [jobId, token], c);
+      if (held.length === 0) return false;
+      const existing = (await this.#q('SELECT spec FROM job_chunks WHERE job_id = $1 ORDER BY chunk_index', [jobId], c)).map((r) => JSON.stringify(r.spec));
+      // jsonb normalises key order and spacing: compare through it.
+      const wanted = (await this.#q('SELECT (x::jsonb)::text AS spec FROM unnest($1::text[]) AS x', [specs.map((spec) => JSON.stringify(spec))], c)).map((r) => JSON.stringify(JSON.parse(r.spec as string)));
+      if (existing.length === wanted.length && existing.every((spec, i) => spec === wanted[i])) {
+        await this.#q(`UPDATE job_chunks SET status = 'pending', error_code = NULL, error_message = NULL, updated_at = ${NOW} WHERE job_id = $1 AND status = 'failed'`, [jobId], c);
+        return true;
+      }
+      await this.#q('DELETE FROM job_chunks WHERE job_id = $1', [jobId], c);
+      await this.#q(
+        `INSERT INTO job_chunks (job_id, chunk_index, spec, status, updated_at)
+         SELECT $1, i - 1, (x::jsonb), 'pending', ${NOW} FROM unnest($2::text[]) WITH ORDINALITY AS t(x, i)`,
+        [jobId, specs.map((spec) => JSON.stringify(spec))],
+        c,
+      );
+      return true;
+    });
+  }
+
+  async claimChunk(options: { workerId: string; leaseMs: number; jobIds?: readonly string[] }): Promise<ClaimedChunk | null> {
+    const only = options.jobIds === undefined ? null : [...options.jobIds];
+    return this.#tx(async (c) => {
+      const token = newId('clm');
+      const rows = await this.#q(
+        `WITH candidate AS (
+           SELECT c.job_id, c.chunk_index FROM job_chunks c JOIN jobs j ON j.job_id = c.job_id
+           WHERE (c.status = 'pending' OR (c.status = 'running' AND c.lease_expires_at < ${NOW})) AND j.status IN ${RUNNING}
+             AND ($1::text[] IS NULL OR c.job_id = ANY($1::text[]))
+           ORDER BY j.started_at, j.seq, c.chunk_index LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
+         UPDATE job_chunks k SET status = 'running', worker_id = $2, claim_token = $3, lease_expires_at = ${NOW} + $4, progress = 0,
+           attempts = k.attempts + 1, updated_at = ${NOW}
+         FROM candidate WHERE k.job_id = candidate.job_id AND k.chunk_index = candidate.chunk_index
+         RETURNING k.job_id, k.chunk_index, k.spec`,
+        [only, options.workerId, token, Math.round(options.leaseMs)],
+        c,
+      );
+      const row = rows[0];
+      if (row === undefined) return null;
+      const media = (await this.#q('SELECT m.media_id, m.file_path FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.job_id = $1', [row.job_id], c))[0]!;
+      return { job_id: row.job_id as string, media_id: media.media_id as string, file_path: media.file_path as string, chunk_index: row.chunk_index as number, spec: row.spec ?? null, token };
+    });
+  }
+
+  async heartbeatChunk(jobId: string, chunkIndex: number, token: string, leaseMs: number, progress: number): Promise<HeartbeatResult> {
+    return this.#guard(async () => {
+      const rows = await this.#q(
+        `WITH job AS (SELECT status FROM jobs WHERE job_id = $1),
+         beat AS (
+           UPDATE job_chunks SET lease_expires_at = ${NOW} + $4, progress = GREATEST(progress, $5), updated_at = ${NOW}
+           WHERE job_id = $1 AND chunk_index = $2 AND claim_token = $3 AND status = 'running'
+             AND NOT EXISTS (SELECT 1 FROM job WHERE status IN ('cancelled','failed','completed'))
+           RETURNING 1)
+         SELECT (SELECT status FROM job) AS job_status, (SELECT COUNT(*) FROM beat) AS beats`,
+        [jobId, chunkIndex, token, Math.round(leaseMs), clampFraction(progress)],
+      );
+      const row = rows[0];
+      const status = row?.job_status as string | null | undefined;
+      if (status === null || status === undefined || status === 'cancelled' || status === 'failed' || status === 'completed') return 'cancelled';
+      return Number(row?.beats ?? 0) > 0 ? 'ok' : 'lost';
+    });
+  }
+
+  async completeChunk(jobId: string, chunkIndex: number, token: string, data: Buffer, durationMs: number): Promise<boolean> {
+    return this.#guard(async () => {
+      const rows = await this.#q(
+        `UPDATE job_chunks SET status = 'done', data = $1, progress = 1, duration_ms = $2, lease_expires_at = NULL, claim_token = NULL, updated_at = ${NOW}
+         WHERE job_id = $3 AND chunk_index = $4 AND claim_token = $5 AND status = 'running' RETURNING chunk_index`,
+        [data, Math.max(0, Math.round(durationMs)), jobId, chunkIndex, token],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async failChunk(jobId: string, chunkIndex: number, token: string, code: string, message: string): Promise<boolean> {
+    return this.#guard(async () => {
+      const rows = await this.#q(
+        `UPDATE job_chunks SET status = 'failed', error_code = $1, error_message = $2, lease_expires_at = NULL, claim_token = NULL, updated_at = ${NOW}
+         WHERE job_id = $3 AND chunk_index = $4 AND claim_token = $5 AND status = 'running' RETURNING chunk_index`,
+        [code, message, jobId, chunkIndex, token],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async releaseChunk(jobId: string, chunkIndex: number, token: string): Promise<boolean> {
+    return this.#guard(async () => {
+      const rows = await this.#q(
+        `UPDATE job_chunks SET status = 'pending', progress = 0, worker_id = NULL, lease_expires_at = NULL, claim_token = NULL, updated_at = ${NOW}
+         WHERE job_id = $1 AND chunk_index = $2 AND claim_token = $3 AND status = 'running' RETURNING chunk_index`,
+        [jobId, chunkIndex, token],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async listChunks(jobId: string): Promise<ChunkRecord[]> {
+    return this.#guard(async () =>
+      (await this.#q(`SELECT ${CHUNK_COLUMNS} FROM job_chunks WHERE job_id = $1 ORDER BY chunk_index`, [jobId])).map(chunkOf),
+    );
+  }
+
+  async readChunk(jobId: string, chunkIndex: number): Promise<Buffer | null> {
+    return this.#guard(async () => {
+      const row = (await this.#q(`SELECT data FROM job_chunks WHERE job_id = $1 AND chunk_index = $2 AND status = 'done'`, [jobId, chunkIndex]))[0];
+      return (row?.data as Buffer | null | undefined) ?? null;
     });
   }
 

@@ -17,8 +17,11 @@ import type { Statement } from 'better-sqlite3';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import type {
+  ChunkRecord,
+  ClaimedChunk,
   ClaimedJob,
   ClaimOptions,
   EmbeddingInput,
@@ -33,28 +36,22 @@ import type {
   SceneInput,
   SceneIssue,
   SceneRecord,
+  SceneTextLineRecord,
   SceneTextQuery,
   SceneUpdate,
   SimilarHit,
   SpeedStats,
   StepCompletion,
   StepRecord,
+  TagScoreRecord,
   WorkerRecord,
 } from './types.js';
 
-const RUNNING = `('processing','uploading_to_vlm')`;
-const ACTIVE = `('pending','processing','uploading_to_vlm')`;
-/** A worker whose heartbeat is older than this is not counted as live. */
-const WORKER_FRESH_MS = 15_000;
-/** Completed jobs used for speed estimates. */
-const SPEED_WINDOW = 50;
+const RUNNING = RUNNING_SQL;
+const ACTIVE = ACTIVE_SQL;
 
 type Row = Record<string, unknown>;
 
-const MEDIA_COLUMNS = [
-  'file_path', 'source_path', 'file_name', 'copied', 'sha256', 'file_size_bytes', 'upload_status', 'video_metadata',
-  'poster_path', 'error_code', 'error_message', 'owner', 'updated_at',
-] as const;
 
 function parseJson<T>(text: unknown, fallback: T): T {
   if (typeof text !== 'string') return fallback;
@@ -97,7 +94,11 @@ function mediaToRow(fields: Partial<MediaRecord>): Row {
 }
 
 function jobFromRow(row: Row): JobRecord {
-  return { ...(row as unknown as JobRecord) };
+  return { ...(row as unknown as JobRecord), degraded: parseJson(row.degraded, null) };
+}
+
+function chunkOf(row: Row): ChunkRecord {
+  return chunkFromRow(row, parseJson(row.spec, null));
 }
 
 function stepFromRow(row: Row): StepRecord {
@@ -123,6 +124,8 @@ function sceneFromRow(row: Row): SceneRecord {
     embedding_status: row.embedding_status as string,
     thumbnail_path: (row.thumbnail_path as string | null) ?? null,
     errors: parseJson<SceneIssue[]>(row.errors, []),
+    text_lines: parseJson<SceneTextLineRecord[] | null>(row.text_lines, null),
+    tag_scores: parseJson<TagScoreRecord[]>(row.tag_scores, []),
     created_at: row.created_at as number,
   };
 }
@@ -367,6 +370,8 @@ export class SqliteLibraryStore implements LibraryStore {
       if (effects.sceneUpdates !== undefined) {
         for (const update of effects.sceneUpdates) this.#updateScene(jobId, update, now);
       }
+      if (effects.degraded !== undefined) this.#sql('UPDATE jobs SET degraded = ? WHERE job_id = ?').run(effects.degraded.length === 0 ? null : JSON.stringify(effects.degraded), jobId);
+      if (effects.clearChunks === true) this.#sql('DELETE FROM job_chunks WHERE job_id = ?').run(jobId);
       return true;
     });
   }
@@ -406,8 +411,10 @@ export class SqliteLibraryStore implements LibraryStore {
     }
     this.#sql(
       `UPDATE scenes SET description = @description, tags = @tags, tags_text = @tags_text, visible_text = @visible_text, confidence_score = @confidence_score,
-         thumbnail_path = @thumbnail_path, embedding_status = @embedding_status, errors = @errors WHERE id = @id`,
+         thumbnail_path = @thumbnail_path, embedding_status = @embedding_status, errors = @errors, text_lines = @text_lines, tag_scores = @tag_scores WHERE id = @id`,
     ).run({
+      text_lines: (update.text_lines !== undefined ? update.text_lines : scene.text_lines) === null ? null : JSON.stringify(update.text_lines !== undefined ? update.text_lines : scene.text_lines),
+      tag_scores: (update.tag_scores ?? scene.tag_scores).length === 0 ? null : JSON.stringify(update.tag_scores ?? scene.tag_scores),
       id: scene.id,
       description: update.description !== undefined ? update.description : scene.description,
       tags: JSON.stringify(update.tags ?? scene.tags),
@@ -438,6 +445,7 @@ export class SqliteLibraryStore implements LibraryStore {
          WHERE job_id = ? AND claim_token = ? AND status IN ${RUNNING} RETURNING media_id`,
       ).get(currentStep, now, now, jobId, token) as { media_id: string } | undefined;
       if (row === undefined) return null;
+      this.#sql('DELETE FROM job_chunks WHERE job_id = ?').run(jobId);
       const superseded = (this.#sql('SELECT DISTINCT job_id FROM scenes WHERE media_id = ? AND job_id != ?').all(row.media_id, jobId) as Array<{ job_id: string }>).map((r) => r.job_id);
       this.#sql('DELETE FROM scenes WHERE media_id = ? AND job_id != ?').run(row.media_id, jobId);
       return superseded;
@@ -578,6 +586,106 @@ export class SqliteLibraryStore implements LibraryStore {
         meanJobMs: totals.mean_ms,
         stepMsPerVideoSecond,
       };
+    });
+  }
+
+  async planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean> {
+    return this.#write(() => {
+      const held = this.#sql(`SELECT job_id FROM jobs WHERE job_id = ? AND claim_token = ? AND status IN ${RUNNING}`).get(jobId, token);
+      if (held === undefined) return false;
+      const existing = (this.#sql('SELECT spec FROM job_chunks WHERE job_id = ? ORDER BY chunk_index').all(jobId) as Array<{ spec: string }>).map((r) => r.spec);
+      const wanted = specs.map((spec) => JSON.stringify(spec));
+      // The same plan (a resumed or retried job): keep what was done.
+      const now = this.#now();
+      if (existing.length === wanted.length && existing.every((spec, i) => spec === wanted[i])) {
+        this.#sql(`UPDATE job_chunks SET status = 'pending', error_code = NULL, error_message = NULL, updated_at = ? WHERE job_id = ? AND status = 'failed'`).run(now, jobId);
+        return true;
+      }
+      this.#sql('DELETE FROM job_chunks WHERE job_id = ?').run(jobId);
+      const insert = this.#sql(`INSERT INTO job_chunks (job_id, chunk_index, spec, status, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
+      wanted.forEach((spec, i) => insert.run(jobId, i, spec, now));
+      return true;
+    });
+  }
+
+  async claimChunk(options: { workerId: string; leaseMs: number; jobIds?: readonly string[] }): Promise<ClaimedChunk | null> {
+    return this.#write(() => {
+      const now = this.#now();
+      const only = options.jobIds === undefined ? null : JSON.stringify(options.jobIds);
+      const candidate = this.#sql(
+        `SELECT c.job_id, c.chunk_index, c.spec, j.media_id, m.file_path FROM job_chunks c JOIN jobs j ON j.job_id = c.job_id JOIN media m ON m.media_id = j.media_id
+         WHERE (c.status = 'pending' OR (c.status = 'running' AND c.lease_expires_at < @now)) AND j.status IN ${RUNNING}
+           AND (@only IS NULL OR c.job_id IN (SELECT value FROM json_each(@only)))
+         ORDER BY j.started_at, j.rowid, c.chunk_index LIMIT 1`,
+      ).get({ now, only }) as Row | undefined;
+      if (candidate === undefined) return null;
+      const token = newId('clm');
+      this.#sql(
+        `UPDATE job_chunks SET status = 'running', worker_id = ?, claim_token = ?, lease_expires_at = ?, progress = 0, attempts = attempts + 1, updated_at = ?
+         WHERE job_id = ? AND chunk_index = ?`,
+      ).run(options.workerId, token, now + options.leaseMs, now, candidate.job_id, candidate.chunk_index);
+      return {
+        job_id: candidate.job_id as string,
+        media_id: candidate.media_id as string,
+        file_path: candidate.file_path as string,
+        chunk_index: candidate.chunk_index as number,
+        spec: parseJson(candidate.spec, null),
+        token,
+      };
+    });
+  }
+
+  async heartbeatChunk(jobId: string, chunkIndex: number, token: string, leaseMs: number, progress: number): Promise<HeartbeatResult> {
+    return this.#guard(() => {
+      this.checkFile();
+      const now = this.#now();
+      const job = this.#sql('SELECT status FROM jobs WHERE job_id = ?').get(jobId) as { status: string } | undefined;
+      if (job === undefined || job.status === 'cancelled' || job.status === 'failed' || job.status === 'completed') return 'cancelled';
+      const changed = this.#sql(
+        `UPDATE job_chunks SET lease_expires_at = ?, progress = MAX(progress, ?), updated_at = ? WHERE job_id = ? AND chunk_index = ? AND claim_token = ? AND status = 'running'`,
+      ).run(now + leaseMs, clampFraction(progress), now, jobId, chunkIndex, token).changes;
+      return changed > 0 ? 'ok' : 'lost';
+    });
+  }
+
+  async completeChunk(jobId: string, chunkIndex: number, token: string, data: Buffer, durationMs: number): Promise<boolean> {
+    return this.#write(() => {
+      const now = this.#now();
+      return this.#sql(
+        `UPDATE job_chunks SET status = 'done', data = ?, progress = 1, duration_ms = ?, lease_expires_at = NULL, claim_token = NULL, updated_at = ?
+         WHERE job_id = ? AND chunk_index = ? AND claim_token = ? AND status = 'running'`,
+      ).run(data, Math.max(0, Math.round(durationMs)), now, jobId, chunkIndex, token).changes > 0;
+    });
+  }
+
+  async failChunk(jobId: string, chunkIndex: number, token: string, code: string, message: string): Promise<boolean> {
+    return this.#write(() => {
+      return this.#sql(
+        `UPDATE job_chunks SET status = 'failed', error_code = ?, error_message = ?, lease_expires_at = NULL, claim_token = NULL, updated_at = ?
+         WHERE job_id = ? AND chunk_index = ? AND claim_token = ? AND status = 'running'`,
+      ).run(code, message, this.#now(), jobId, chunkIndex, token).changes > 0;
+    });
+  }
+
+  async releaseChunk(jobId: string, chunkIndex: number, token: string): Promise<boolean> {
+    return this.#write(() => {
+      return this.#sql(
+        `UPDATE job_chunks SET status = 'pending', progress = 0, worker_id = NULL, lease_expires_at = NULL, claim_token = NULL, updated_at = ?
+         WHERE job_id = ? AND chunk_index = ? AND claim_token = ? AND status = 'running'`,
+      ).run(this.#now(), jobId, chunkIndex, token).changes > 0;
+    });
+  }
+
+  async listChunks(jobId: string): Promise<ChunkRecord[]> {
+    return this.#guard(() =>
+      (this.#sql(`SELECT ${CHUNK_COLUMNS} FROM job_chunks WHERE job_id = ? ORDER BY chunk_index`).all(jobId) as Row[]).map(chunkOf),
+    );
+  }
+
+  async readChunk(jobId: string, chunkIndex: number): Promise<Buffer | null> {
+    return this.#guard(() => {
+      const row = this.#sql(`SELECT data FROM job_chunks WHERE job_id = ? AND chunk_index = ? AND status = 'done'`).get(jobId, chunkIndex) as { data: Buffer | null } | undefined;
+      return row?.data ?? null;
     });
   }
 
@@ -822,7 +930,3 @@ function fileIdentity(file: string): { dev: number; ino: number } | null {
   }
 }
 
-function clampPercent(value: number): number {
-  if (!Number.isFinite(value)) return 0;
-  return Math.min(100, Math.max(0, Math.round(value * 100) / 100));
-}

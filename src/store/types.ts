@@ -65,6 +65,8 @@ export interface JobRecord {
   lease_losses: number;
   run_ms: number;
   video_seconds: number | null;
+  /** What the analysis did without (set by the enrich step); null before it or when nothing was missing. */
+  degraded: DegradedRecord[] | null;
   updated_at: number;
 }
 
@@ -102,7 +104,38 @@ export interface SceneRecord {
   embedding_status: string;
   thumbnail_path: string | null;
   errors: SceneIssue[];
+  /** Each line of on-screen text (OCR engine, confidence, first/last seen, persistent); null when OCR did not run. */
+  text_lines: SceneTextLineRecord[] | null;
+  /** Every tag with its score and source, plus weaker candidates (see docs/enrich.md). */
+  tag_scores: TagScoreRecord[];
   created_at: number;
+}
+
+/** One line of on-screen text of a scene, as the enricher reports it (src/enrich/types.ts SceneTextLine). */
+export interface SceneTextLineRecord {
+  text: string;
+  first_seen: number;
+  last_seen: number;
+  engine: string;
+  confidence: number;
+  persistent: boolean;
+}
+
+/** A scored tag, as the enricher reports it (src/enrich/describe.ts TagScore). */
+export interface TagScoreRecord {
+  tag: string;
+  score: number;
+  source: string;
+}
+
+/** A feature the analysis did without (src/enrich/degraded.ts DegradedFeature). */
+export interface DegradedRecord {
+  model: string;
+  status: string;
+  feature: string;
+  reason: string;
+  install: string;
+  optional: boolean;
 }
 
 /** What went wrong for one scene in one stage (captioning, OCR, embedding...). */
@@ -140,6 +173,8 @@ export interface SceneUpdate {
   embedding_status?: string;
   embedding?: EmbeddingInput | null;
   errors?: SceneIssue[];
+  text_lines?: SceneTextLineRecord[] | null;
+  tag_scores?: TagScoreRecord[];
 }
 
 /** The database side effects of a finished step, written in the same transaction as its output. */
@@ -150,6 +185,10 @@ export interface StepEffects {
   scenes?: SceneInput[];
   /** Update the job's scenes. */
   sceneUpdates?: SceneUpdate[];
+  /** What the analysis did without (missing or failed models): stored on the job. */
+  degraded?: DegradedRecord[];
+  /** Drop the job's chunks (their results were merged by this step). */
+  clearChunks?: boolean;
 }
 
 /** A finished step, as the runner reports it. */
@@ -292,10 +331,65 @@ export interface JobStore {
   /** Workers whose heartbeat is younger than maxAgeMs. */
   liveWorkers(maxAgeMs: number): Promise<WorkerRecord[]>;
   /**
+   * Give a running job its chunks (idempotent: the same plan again, after a resume or a retry, keeps the done
+   * chunks and puts failed ones back to pending; a different plan replaces them). False if the claim is gone.
+   */
+  planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean>;
+  /**
+   * Atomically take a pending chunk (or one whose lease expired) of a running job, or null. Chunks of the
+   * job with the oldest claim first, so one long video finishes before the next one's chunks start.
+   */
+  claimChunk(options: { workerId: string; leaseMs: number; jobIds?: readonly string[] }): Promise<ClaimedChunk | null>;
+  /**
+   * Extend a chunk's lease and store its progress: `ok`, `cancelled` (its job was cancelled, failed or
+   * completed: stop) or `lost` (the chunk was taken over or re-planned).
+   */
+  heartbeatChunk(jobId: string, chunkIndex: number, token: string, leaseMs: number, progress: number): Promise<HeartbeatResult>;
+  /** Mark a chunk failed (its job's holder then fails the job with the code). False if its claim is gone. */
+  failChunk(jobId: string, chunkIndex: number, token: string, code: string, message: string): Promise<boolean>;
+  /** Give a chunk back (shutdown, or a host that cannot read the file): another worker takes it. */
+  releaseChunk(jobId: string, chunkIndex: number, token: string): Promise<boolean>;
+  /** Store a chunk's result. False if its claim is gone. */
+  completeChunk(jobId: string, chunkIndex: number, token: string, data: Buffer, durationMs: number): Promise<boolean>;
+  /** The chunks of a job (without their results), in order. */
+  listChunks(jobId: string): Promise<ChunkRecord[]>;
+  /** A done chunk's result, or null. */
+  readChunk(jobId: string, chunkIndex: number): Promise<Buffer | null>;
+  /**
    * Be told when a job changes in any process or host (a server store's LISTEN/NOTIFY). Returns a function
    * that stops listening. Absent when the store cannot tell (SQLite): callers poll.
    */
   watchJobs?(listener: (change: JobChange) => void): () => void;
+}
+
+/**
+ * A chunk of a running job's work that any worker may claim (a stretch of a long video to decode): what to do
+ * (`spec`, JSON) and its state, with a lease of its own.
+ */
+export interface ChunkRecord {
+  job_id: string;
+  chunk_index: number;
+  spec: unknown;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  /** 0..1 while running. */
+  progress: number;
+  worker_id: string | null;
+  attempts: number;
+  duration_ms: number | null;
+  /** Why a failed chunk failed (a stable error code and a message). */
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/** A claimed chunk: what the worker that took it needs. */
+export interface ClaimedChunk {
+  job_id: string;
+  media_id: string;
+  file_path: string;
+  chunk_index: number;
+  spec: unknown;
+  /** Token to pass to heartbeatChunk and completeChunk. */
+  token: string;
 }
 
 /** A change of one job, as {@link JobStore.watchJobs} reports it. */
