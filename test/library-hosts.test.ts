@@ -172,7 +172,7 @@ suite('workers on three hosts (network namespaces) sharing one PostgreSQL librar
 
     // Cancel from the third host while a job runs on it.
     const long = path.join(dir, 'long.mp4');
-    makeClip(long, ['testsrc2', 'smptebars', 'testsrc', 'rgbtestsrc'], 15, { size: '320x240' });
+    makeClip(long, ['testsrc2', 'smptebars', 'testsrc', 'rgbtestsrc'], 60, { size: '320x240' });
     const upload = await lib.media.upload(long, { analysisType: 'scenes' });
     const longJob = upload.analysis_job_id!;
     await until(async () => (await lib.store.getJob(longJob))?.current_step?.startsWith('Detecting scenes (') === true, 30_000, 'the long job to be detecting');

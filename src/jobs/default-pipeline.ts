@@ -68,8 +68,6 @@ type StoredChunk = ChunkSpec & { probe: ProbeResult };
 
 /** Static step weights (relative costs on short clips); measured costs replace them after a few jobs. */
 const WEIGHTS = { probe: 1, detect: 8, enrich: 10 } as const;
-/** Scenes handed to the enricher at once (it has its own limit; this keeps progress in order). */
-const ENRICH_WINDOW = 2;
 
 function issueOf(error: unknown, stage: string): SceneIssue {
   return { stage, code: error instanceof ScenescopeError ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
@@ -135,31 +133,30 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
     const frames = await readFramesFile(path.join(ctx.assetsDir, FRAMES_FILE));
     const results = new Map<number, SceneEnrichment | SceneIssue>();
     let done = 0;
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < total) {
-        const scene = detected.scenes[next++]!;
-        try {
-          results.set(
-            scene.scene_index,
-            await engine.enrichScene({
-              videoPath: ctx.mediaPath,
-              scene: { scene_index: scene.scene_index, start_frame: scene.start_frame, end_frame: scene.end_frame, start_time: scene.start_time, end_time: scene.end_time },
-              frames: frames === null ? [] : frames(scene.start_frame, scene.end_frame),
-              boundaryConfidence: sceneConfidence(scene, detected.boundaries),
-              signal: ctx.signal,
-            }),
-          );
-        } catch (error) {
-          if (ctx.signal.aborted || error instanceof AbortError) throw error;
-          results.set(scene.scene_index, issueOf(error, 'enrich'));
-        }
-        done++;
-        // The last 10 % is for the thumbnails.
-        ctx.onProgress((0.9 * done) / total, `Describing scenes (${done}/${total})`);
+    // One decoding pass over the video serves every scene's samples (Enricher.enrichScenes, src/enrich/frame-stream.ts);
+    // the scenes run at the enricher's own concurrency, and a scene that fails keeps its issue while the rest go on.
+    const pending = engine.enrichScenes(
+      detected.scenes.map((scene) => ({
+        videoPath: ctx.mediaPath,
+        scene: { scene_index: scene.scene_index, start_frame: scene.start_frame, end_frame: scene.end_frame, start_time: scene.start_time, end_time: scene.end_time },
+        frames: frames === null ? [] : frames(scene.start_frame, scene.end_frame),
+        boundaryConfidence: sceneConfidence(scene, detected.boundaries),
+        signal: ctx.signal,
+      })),
+    );
+    pending.forEach((p) => p.catch(() => undefined));
+    for (let i = 0; i < total; i++) {
+      const scene = detected.scenes[i]!;
+      try {
+        results.set(scene.scene_index, await pending[i]!);
+      } catch (error) {
+        if (ctx.signal.aborted || error instanceof AbortError) throw error;
+        results.set(scene.scene_index, issueOf(error, 'enrich'));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(ENRICH_WINDOW, total) }, lane));
+      done++;
+      // The last 10 % is for the thumbnails.
+      ctx.onProgress((0.9 * done) / total, `Describing scenes (${done}/${total})`);
+    }
     const keyframes = new Map<number, number>();
     for (const [index, result] of results) if ('keyframe_time' in result) keyframes.set(index, result.keyframe_time);
     ctx.onProgress(0.9, 'Making scene thumbnails');
