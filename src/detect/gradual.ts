@@ -26,8 +26,16 @@ export interface GradualOptions {
   minRatio: number;
   /** Least straddle distance (grid mean absolute difference, 0..255). */
   minJump: number;
-  /** Largest model residual relative to the mean change |B - A|. */
+  /** Largest model residual relative to the mean change |B - A|, for endpoints whose structure still correlates. */
   maxResidual: number;
+  /**
+   * Extra residual allowed when the endpoints are unrelated pictures: it grows linearly from 0 at a luma layout
+   * correlation of `unrelatedCorrelation` to this at 0 and below. Moving shots on both sides of a transition
+   * leave frames that are no exact blend of the endpoints; motion inside one shot keeps its layout correlated.
+   */
+  movingResidual: number;
+  /** Luma layout correlation under which the endpoints start to count as unrelated pictures. */
+  unrelatedCorrelation: number;
   /** Least fraction of grid values that change between A and B. */
   minChangedFraction: number;
   /** Largest correlation of A's and B's luma layouts (above it: same picture, e.g. an exposure change). */
@@ -39,6 +47,8 @@ export const DEFAULT_GRADUAL: GradualOptions = {
   minRatio: 2.5,
   minJump: 12,
   maxResidual: 0.085,
+  movingResidual: 0.085,
+  unrelatedCorrelation: 0.35,
   minChangedFraction: 0.4,
   maxStructureCorrelation: 0.9,
 };
@@ -52,6 +62,8 @@ export interface GradualFit {
   end_frame: number;
   frame: number;
   residual: number;
+  /** The residual bound the fit was held to (see {@link residualBound}). */
+  bound: number;
   ratio: number;
   jump: number;
 }
@@ -171,16 +183,24 @@ function nonMonotonic(progress: Float64Array): number {
   return drops;
 }
 
+/** The largest residual a fit may have between endpoints of this luma layout correlation. */
+export function residualBound(correlation: number, options: GradualOptions = DEFAULT_GRADUAL): number {
+  const unrelated = Math.max(0, Math.min(1, (options.unrelatedCorrelation - correlation) / options.unrelatedCorrelation));
+  return options.maxResidual + options.movingResidual * unrelated;
+}
+
 /** Verify the candidate window (i - k, i + k) with the model fit; null when no transition fits. */
 function verify(series: FeatureSeries, i: number, k: number, options: GradualOptions): Omit<GradualFit, 'ratio' | 'jump'> | null {
   const a = i - k;
   const b = i + k;
-  if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) return null;
+  const correlation = lumaCorrelation(series.grid, a, b);
+  if (correlation > options.maxStructureCorrelation) return null;
+  const maxResidual = residualBound(correlation, options);
   // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
   if (isFlatField(series, a) || isFlatField(series, b)) return null;
   let fit = fitTransition(series, a, b);
   let [fa, fb] = [a, b];
-  if (fit.residual > options.maxResidual && fit.changed >= options.minChangedFraction) {
+  if (fit.residual > maxResidual && fit.changed >= options.minChangedFraction) {
     // The window may reach past a short transition into a moving shot: fit again on the span it found.
     const [ta, tb] = tightWindow(fit.progress, a);
     if (tb - ta >= 3 && (ta > a || tb < b) && !isFlatField(series, ta) && !isFlatField(series, tb)) {
@@ -188,7 +208,7 @@ function verify(series: FeatureSeries, i: number, k: number, options: GradualOpt
       if (tight.residual < fit.residual) [fit, fa, fb] = [tight, ta, tb];
     }
   }
-  if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) return null;
+  if (fit.changed < options.minChangedFraction || fit.residual > maxResidual) return null;
   if (nonMonotonic(fit.progress) > 0.35) return null;
   // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
   let start = fa + 1;
@@ -208,7 +228,7 @@ function verify(series: FeatureSeries, i: number, k: number, options: GradualOpt
   // a quick exposure step pairs frames far apart in a moving shot, whose layouts differ, while the frames just
   // outside the step itself have the same structure.
   if (lumaCorrelation(series.grid, Math.max(a, start - 2), Math.min(b, end + 2)) > options.maxStructureCorrelation) return null;
-  return { kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual };
+  return { kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual, bound: maxResidual };
 }
 
 /** Find gradual transitions. Pure. */
@@ -276,7 +296,7 @@ export function gradualCandidates(fits: readonly GradualFit[], name: string, min
     kind: f.kind,
     start_frame: f.start_frame,
     end_frame: f.end_frame,
-    confidence: Math.round(Math.min(1, 0.5 + 0.25 * Math.log2(f.ratio / minRatio) + 0.25 * (1 - f.residual / 0.085)) * 1000) / 1000,
+    confidence: Math.round(Math.min(1, 0.5 + 0.25 * Math.log2(f.ratio / minRatio) + 0.25 * (1 - f.residual / f.bound)) * 1000) / 1000,
     detector: name,
   }));
 }
