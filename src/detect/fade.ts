@@ -11,6 +11,7 @@
  */
 import { confidence } from './confidence.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
+import { GRID_SIZE } from '../features/types.js';
 import { framesIn, gridDistance, scalar, scalarTrack, type FeatureSeries } from './series.js';
 
 /** A maximal run of dark or white frames, inclusive. */
@@ -36,13 +37,51 @@ const WHITE_STD = 5;
 /** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
 const CONTENT_STD = 10;
 
+/** Most grid cells an overlay that stays through a fade (a ticker, a channel logo, a subtitle line) may cover. */
+const OVERLAY_CELLS = Math.floor(GRID_SIZE / 3 / 4);
+
+/**
+ * Whether frame i is black apart from bright overlays: at most a quarter of the grid cells are bright (luma at
+ * least twice the threshold) and the other cells average under three quarters of the threshold. A fade to black
+ * under a news ticker or a logo never gets the whole frame's mean under the threshold.
+ */
+export function blackUnderOverlays(series: FeatureSeries, i: number, threshold: number): boolean {
+  const g = series.grid;
+  let bright = 0;
+  let sum = 0;
+  let count = 0;
+  for (let v = i * GRID_SIZE; v < (i + 1) * GRID_SIZE; v += 3) {
+    if (g[v]! >= 2 * threshold) bright++;
+    else {
+      sum += g[v]!;
+      count++;
+    }
+  }
+  return bright <= OVERLAY_CELLS && count > 0 && sum / count < 0.75 * threshold;
+}
+
+/**
+ * Whether the bright cells of the (black-under-overlays) frame i were bright in frames `before` and `after`
+ * too, so they are overlays that stay, not picture that remains: a dark shot with lights in it changes them.
+ */
+function overlaysStay(series: FeatureSeries, i: number, before: number, after: number, threshold: number): boolean {
+  const g = series.grid;
+  let bright = 0;
+  for (let c = 0; c < GRID_SIZE; c += 3) {
+    if (g[i * GRID_SIZE + c]! < 2 * threshold) continue;
+    bright++;
+    if (g[before * GRID_SIZE + c]! < 2 * threshold || g[after * GRID_SIZE + c]! < 2 * threshold) return false;
+  }
+  return bright > 0;
+}
+
 /** Find the runs of black and white frames with their ramps. */
 export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[] {
   const mean = scalarTrack(series, 'mean_rgb');
   const std = scalarTrack(series, 'std_luma');
   const maxRamp = framesIn(series, 3);
   const runs: FadeRun[] = [];
-  const isBlack = (i: number): boolean => mean[i]! < threshold;
+  const isBlack = (i: number): boolean => mean[i]! < threshold || blackUnderOverlays(series, i, threshold);
   // White is judged by flatness as much as brightness: a fade to white often peaks a little below full white.
   const isWhite = (i: number): boolean => mean[i]! > 255 - 2 * threshold && std[i]! < WHITE_STD;
   for (const [kind, test] of [['black', isBlack], ['white', isWhite]] as const) {
@@ -81,9 +120,14 @@ export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: nu
   if (run.kind === 'black') {
     // A fade to black leaves no picture: a dark frame that keeps its contrast (a ship passing in front of a star
     // field, a night shot) is a dark shot, not a fade.
+    // Overlays that stay through the fade (a ticker, a logo) are no picture content.
     let flattest = Infinity;
     for (let i = run.first; i <= run.last; i++) flattest = Math.min(flattest, scalar(series, i, 'std_luma'));
-    if (flattest >= CONTENT_STD) return null;
+    const before = Math.max(0, run.start_frame - 1);
+    const after = Math.min(series.count - 1, run.end_frame + 1);
+    let overlaid = false;
+    for (let i = run.first; i <= run.last && !overlaid; i++) overlaid = blackUnderOverlays(series, i, threshold) && overlaysStay(series, i, before, after, threshold);
+    if (flattest >= CONTENT_STD && !overlaid) return null;
   }
   if (run.kind === 'white') {
     const before = run.start_frame - 1;
