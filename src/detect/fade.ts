@@ -41,38 +41,41 @@ const CONTENT_STD = 10;
 const OVERLAY_CELLS = Math.floor(GRID_SIZE / 3 / 4);
 
 /**
- * Whether frame i is black apart from bright overlays: at most a quarter of the grid cells are bright (luma at
- * least twice the threshold) and the other cells average under three quarters of the threshold. A fade to black
- * under a news ticker or a logo never gets the whole frame's mean under the threshold.
+ * Whether frame i is black (or white) apart from overlays: at most a quarter of the grid cells are overlay (for
+ * black, luma at least twice the threshold; for white, under 255 minus twice the threshold) and the other cells
+ * average within three quarters of the threshold of black (or white). A fade under a news ticker or a logo never
+ * gets the whole frame's mean past the threshold, nor its standard deviation down to a flat field's.
  */
-export function blackUnderOverlays(series: FeatureSeries, i: number, threshold: number): boolean {
+export function fieldUnderOverlays(series: FeatureSeries, i: number, threshold: number, kind: 'black' | 'white'): boolean {
   const g = series.grid;
-  let bright = 0;
+  let overlay = 0;
   let sum = 0;
   let count = 0;
   for (let v = i * GRID_SIZE; v < (i + 1) * GRID_SIZE; v += 3) {
-    if (g[v]! >= 2 * threshold) bright++;
+    const y = kind === 'black' ? g[v]! : 255 - g[v]!;
+    if (y >= 2 * threshold) overlay++;
     else {
-      sum += g[v]!;
+      sum += y;
       count++;
     }
   }
-  return bright <= OVERLAY_CELLS && count > 0 && sum / count < 0.75 * threshold;
+  return overlay <= OVERLAY_CELLS && count > 0 && sum / count < 0.75 * threshold;
 }
 
 /**
- * Whether the bright cells of the (black-under-overlays) frame i were bright in frames `before` and `after`
- * too, so they are overlays that stay, not picture that remains: a dark shot with lights in it changes them.
+ * Whether the overlay cells of frame i (see {@link fieldUnderOverlays}) were overlay cells in frames `before` and
+ * `after` too, so they are overlays that stay, not picture that remains: a dark shot with lights in it changes them.
  */
-function overlaysStay(series: FeatureSeries, i: number, before: number, after: number, threshold: number): boolean {
+function overlaysStay(series: FeatureSeries, i: number, before: number, after: number, threshold: number, kind: 'black' | 'white'): boolean {
   const g = series.grid;
-  let bright = 0;
+  const level = (f: number, c: number): number => (kind === 'black' ? g[f * GRID_SIZE + c]! : 255 - g[f * GRID_SIZE + c]!);
+  let overlay = 0;
   for (let c = 0; c < GRID_SIZE; c += 3) {
-    if (g[i * GRID_SIZE + c]! < 2 * threshold) continue;
-    bright++;
-    if (g[before * GRID_SIZE + c]! < 2 * threshold || g[after * GRID_SIZE + c]! < 2 * threshold) return false;
+    if (level(i, c) < 2 * threshold) continue;
+    overlay++;
+    if (level(before, c) < 2 * threshold || level(after, c) < 2 * threshold) return false;
   }
-  return bright > 0;
+  return overlay > 0;
 }
 
 /** Find the runs of black and white frames with their ramps. */
@@ -81,10 +84,14 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
   const std = scalarTrack(series, 'std_luma');
   const maxRamp = framesIn(series, 3);
   const runs: FadeRun[] = [];
-  const isBlack = (i: number): boolean => mean[i]! < threshold || blackUnderOverlays(series, i, threshold);
+  const isBlack = (i: number): boolean => mean[i]! < threshold || fieldUnderOverlays(series, i, threshold, 'black');
   // White is judged by flatness as much as brightness: a fade to white often peaks a little below full white.
   const isWhite = (i: number): boolean => mean[i]! > 255 - 2 * threshold && std[i]! < WHITE_STD;
-  for (const [kind, test] of [['black', isBlack], ['white', isWhite]] as const) {
+  // A flash through white under a ticker or a logo: white apart from overlays, only as short as a flash (a longer
+  // white picture with things on it is a white card, a scene of its own), and only where no flat white run is.
+  const flash = framesIn(series, 0.5);
+  const isOverlaidWhite = (i: number): boolean => !isWhite(i) && fieldUnderOverlays(series, i, threshold, 'white');
+  for (const [kind, test, overlaid] of [['black', isBlack, false], ['white', isWhite, false], ['white', isOverlaidWhite, true]] as const) {
     let i = 0;
     while (i < series.count) {
       if (!test(i)) {
@@ -107,7 +114,8 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
       while (start > 0 && first - start < maxRamp && rampStep(toward(start - 1, start), start + 1 < series.count ? toward(start, start + 1) : 0, start > 2 ? Math.min(toward(start - 2, start - 1), toward(start - 3, start - 2)) : 0)) start--;
       let end = last;
       while (end + 1 < series.count && end - last < maxRamp && rampStep(toward(end + 1, end), end > 0 ? toward(end, end - 1) : 0, end + 3 < series.count ? Math.min(toward(end + 2, end + 1), toward(end + 3, end + 2)) : 0)) end++;
-      runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
+      const clash = overlaid && (last + 1 - first > flash || runs.some((r) => r.kind === 'white' && r.first <= last + 1 && r.last >= first - 1));
+      if (!clash) runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
       i++;
     }
   }
@@ -126,7 +134,7 @@ export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: nu
     const before = Math.max(0, run.start_frame - 1);
     const after = Math.min(series.count - 1, run.end_frame + 1);
     let overlaid = false;
-    for (let i = run.first; i <= run.last && !overlaid; i++) overlaid = blackUnderOverlays(series, i, threshold) && overlaysStay(series, i, before, after, threshold);
+    for (let i = run.first; i <= run.last && !overlaid; i++) overlaid = fieldUnderOverlays(series, i, threshold, 'black') && overlaysStay(series, i, before, after, threshold, 'black');
     if (flattest >= CONTENT_STD && !overlaid) return null;
   }
   if (run.kind === 'white') {
