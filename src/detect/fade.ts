@@ -11,7 +11,7 @@
  */
 import { confidence } from './confidence.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
-import { GRID_SIZE } from '../features/types.js';
+import { GRID_H, GRID_SIZE, GRID_W } from '../features/types.js';
 import { framesIn, gridDistance, scalar, scalarTrack, type FeatureSeries } from './series.js';
 
 /** A maximal run of dark or white frames, inclusive. */
@@ -59,23 +59,47 @@ export function fieldUnderOverlays(series: FeatureSeries, i: number, threshold: 
       count++;
     }
   }
-  return overlay <= OVERLAY_CELLS && count > 0 && sum / count < 0.75 * threshold;
+  if (overlay > OVERLAY_CELLS || count === 0 || sum / count >= 0.75 * threshold) return false;
+  // The frame's own mean must agree: at most a quarter of it bright.
+  const mean = scalar(series, i, 'mean_rgb');
+  const bound = 0.25 * 255 + threshold;
+  return kind === 'black' ? mean <= bound : mean >= 255 - bound;
 }
 
 /**
- * Whether the overlay cells of frame i (see {@link fieldUnderOverlays}) were overlay cells in frames `before` and
- * `after` too, so they are overlays that stay, not picture that remains: a dark shot with lights in it changes them.
+ * Whether grid cell `cell` lies where broadcast overlays sit: the top two rows (logos, bugs), the lower third
+ * (tickers, subtitles, lower-third captions) or the three outer columns on either side (corner logos).
+ */
+function inOverlayBand(cell: number): boolean {
+  const x = cell % GRID_W;
+  const y = Math.floor(cell / GRID_W);
+  return y < 2 || y >= GRID_H - 3 || x < 3 || x >= GRID_W - 3;
+}
+
+/**
+ * Whether the overlay cells of frame i (see {@link fieldUnderOverlays}) sit where broadcast overlays do and kept
+ * their level from the pictures on either side of the fade (`before`, `after`): overlays that stay through it, not
+ * picture that remains (a star field has its bright points all over the frame).
  */
 function overlaysStay(series: FeatureSeries, i: number, before: number, after: number, threshold: number, kind: 'black' | 'white'): boolean {
   const g = series.grid;
   const level = (f: number, c: number): number => (kind === 'black' ? g[f * GRID_SIZE + c]! : 255 - g[f * GRID_SIZE + c]!);
   let overlay = 0;
+  let sum = 0;
+  let sumBefore = 0;
+  let sumAfter = 0;
   for (let c = 0; c < GRID_SIZE; c += 3) {
-    if (level(i, c) < 2 * threshold) continue;
+    const y = level(i, c);
+    if (y < 2 * threshold) continue;
+    if (!inOverlayBand(c / 3)) return false;
     overlay++;
-    if (level(before, c) < 2 * threshold || level(after, c) < 2 * threshold) return false;
+    sum += y;
+    sumBefore += level(before, c);
+    sumAfter += level(after, c);
   }
-  return overlay > 0;
+  // The picture went (nearly) black; the overlay cells kept at least half their level on one side at least (a
+  // ticker's text scrolls and its bar may be translucent, so they change somewhat).
+  return overlay > 0 && sum >= 0.5 * Math.min(sumBefore, sumAfter);
 }
 
 /** Find the runs of black and white frames with their ramps. */
