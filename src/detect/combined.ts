@@ -107,7 +107,11 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       const { fits, score } = detectGradual(series);
       const taken = [...cuts, ...fades];
       const gradual = gradualCandidates(fits, 'scenescope', DEFAULT_GRADUAL.minRatio).filter(
-        (g) => !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) && !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame),
+        (g) =>
+          !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) &&
+          !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame) &&
+          // A fade's ramp under a ticker or logo is no exact fade to a flat field, and fits as a dissolve: it is the fade.
+          !fades.some((f) => f.start_frame <= g.end_frame && f.end_frame >= g.start_frame),
       );
       return {
         candidates: [...cuts, ...fades, ...gradual].sort((a, b) => a.frame - b.frame),

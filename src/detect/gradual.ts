@@ -18,6 +18,7 @@
  */
 import { GRID_SIZE } from '../features/types.js';
 import type { Candidate } from './detector.js';
+import { fieldUnderOverlays } from './fade.js';
 import { framesIn, gridDistance, scalar, type FeatureSeries } from './series.js';
 
 /** Tunables of the gradual detector. */
@@ -166,10 +167,10 @@ function tightWindow(progress: Float64Array, a: number): [number, number] {
   return [Math.max(a, a + first - 1), Math.min(a + progress.length + 1, a + last + 3)];
 }
 
-/** A frame that is a flat black or white field. */
+/** A frame that is a flat black or white field, or black under overlays (a ticker, a logo). */
 function isFlatField(series: FeatureSeries, i: number): boolean {
   const mean = scalar(series, i, 'mean_rgb');
-  return scalar(series, i, 'std_luma') < 5 && (mean < 12 || mean > 231);
+  return (scalar(series, i, 'std_luma') < 5 && (mean < 12 || mean > 231)) || fieldUnderOverlays(series, i, 12, 'black');
 }
 
 /** How far a progress curve is from rising monotonically (sum of its drops). */
