@@ -19,7 +19,7 @@
 import { GRID_SIZE } from '../features/types.js';
 import type { Candidate } from './detector.js';
 import { fieldUnderOverlays } from './fade.js';
-import { framesIn, gridDistance, scalar, type FeatureSeries } from './series.js';
+import { framesIn, gridDistance, scalar, shiftedGridDistance, type FeatureSeries } from './series.js';
 
 /** Tunables of the gradual detector. */
 export interface GradualOptions {
@@ -247,7 +247,8 @@ export function detectGradual(series: FeatureSeries, options: GradualOptions = D
       if (i - 2 * k < 0 || i + 2 * k >= n) return;
       const jump = gridDistance(series, i - k, i + k);
       if (jump < options.minJump) return;
-      const steady = Math.max(gridDistance(series, i - 2 * k, i - k), gridDistance(series, i + k, i + 2 * k));
+      // Steadiness is motion-compensated (up to one grid cell): a pan on either side is no change of picture.
+      const steady = Math.max(shiftedGridDistance(series, i - 2 * k, i - k), shiftedGridDistance(series, i + k, i + 2 * k));
       const ratio = jump / (steady + 2);
       ratios[si]![i] = ratio;
       jumps[si]![i] = jump;
