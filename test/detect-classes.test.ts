@@ -132,6 +132,23 @@ suite('issue 8 failure classes (synthetic textured series, 25 fps)', () => {
     });
   }
 
+  test('a fade through black under a static ticker is one fade, not a cut or nothing', () => {
+    const fadeOut = Array.from({ length: 8 }, (_, i) => mix(picture(1), field(0), (i + 1) / 8));
+    const fadeIn = Array.from({ length: 8 }, (_, i) => mix(field(0), picture(2), (i + 1) / 9));
+    const frames = [...shot(1, 40), ...fadeOut, field(0), ...fadeIn, ...shot(2, 40)].map(withTicker);
+    const found = detect(frames);
+    assert.deepEqual(found.map((b) => b.kind), ['fade'], JSON.stringify(found));
+    assert.ok(found[0]!.frame >= 40 && found[0]!.frame <= 57, `fade at ${found[0]!.frame}`);
+    // The same with the ticker all over the frame is no fade to black: the dark frame keeps its picture.
+    const busy = (f: Frame): Frame => f.map((v, k) => (k % 3 === 0 && (k / 3) % 5 === 0 ? 200 : v));
+    assert.deepEqual(detect([...shot(1, 40), ...fadeOut, field(0), ...fadeIn, ...shot(1, 40)].map(busy)).filter((b) => b.kind === 'fade'), []);
+  });
+
+  test('a flash through white under a static ticker is one fade at the new shot', () => {
+    const frames = [...shot(0, 40), field(250), field(250), field(250), ...shot(1, 40)].map(withTicker);
+    assert.deepEqual(detect(frames).map((b) => [b.frame, b.kind]), [[43, 'fade']]);
+  });
+
   test('a cut followed within half a second by a fade through black gives two boundaries', () => {
     const fadeOut = Array.from({ length: 5 }, (_, i) => mix(picture(1), field(0), (i + 1) / 5));
     const fadeIn = Array.from({ length: 5 }, (_, i) => mix(field(0), picture(2), (i + 1) / 6));

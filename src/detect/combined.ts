@@ -15,7 +15,7 @@ import { contentScores } from './content.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
 import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
-import { chromaDistance, framesIn, gridDistance, scalarTrack, type FeatureSeries } from './series.js';
+import { chromaDistance, framesIn, gridDistance, histDistance, scalarTrack, shiftedGridDistance, type FeatureSeries } from './series.js';
 
 /** Options of the default detector. */
 export interface CombinedOptions {
@@ -25,6 +25,29 @@ export interface CombinedOptions {
   floor?: number;
   /** Mean intensity below which a frame is black (above 255 - it, white). Default 12. */
   fadeThreshold?: number;
+}
+
+/**
+ * A jolt of the camera inside fast motion (a whip pan, a shaken phone), not a cut: the neighbours move a lot too
+ * (their mean content score, repeated frames left out, is at least half the threshold), shifting the previous
+ * frame by one grid cell explains at least 40 % of the change, and the brightness histogram barely changes.
+ */
+function cameraJolt(series: FeatureSeries, scores: Float64Array, i: number, threshold: number): boolean {
+  let sum = 0;
+  let count = 0;
+  // Up to two moving frames on each side: a repeated frame (frame-rate conversion) carries no motion.
+  for (const step of [-1, 1]) {
+    let taken = 0;
+    for (let k = i + step; k >= 1 && k < series.count && Math.abs(k - i) <= 4 && taken < 2; k += step) {
+      if (scores[k]! < 1) continue;
+      sum += scores[k]!;
+      count++;
+      taken++;
+    }
+  }
+  if (count < 3 || sum / count < 0.5 * threshold) return false;
+  const raw = gridDistance(series, i - 1, i);
+  return shiftedGridDistance(series, i - 1, i) < 0.6 * raw && histDistance(series, i - 1, i) < 0.2;
 }
 
 /** Create the default detector. */
@@ -48,7 +71,7 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
         // A weaker cut must also change the picture: its structure (a shaken frame or an exposure step keeps it)
         // or its colours (chroma: an exposure step changes brightness, not hue).
         const standsOut = s >= floor && r >= 3 && wide[i]! >= 3 && (lumaCorrelation(series.grid, i - 1, i) < 0.9 || chromaDistance(series, i - 1, i) >= 10);
-        if (strong || standsOut) {
+        if ((strong || standsOut) && !cameraJolt(series, scores, i, threshold)) {
           const c = strong ? confidence(s, threshold) : Math.min(confidence(s, threshold), confidence(r, 3));
           cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });
         }
@@ -107,7 +130,11 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       const { fits, score } = detectGradual(series);
       const taken = [...cuts, ...fades];
       const gradual = gradualCandidates(fits, 'scenescope', DEFAULT_GRADUAL.minRatio).filter(
-        (g) => !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) && !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame),
+        (g) =>
+          !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) &&
+          !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame) &&
+          // A fade's ramp under a ticker or logo is no exact fade to a flat field, and fits as a dissolve: it is the fade.
+          !fades.some((f) => f.start_frame <= g.end_frame && f.end_frame >= g.start_frame),
       );
       return {
         candidates: [...cuts, ...fades, ...gradual].sort((a, b) => a.frame - b.frame),

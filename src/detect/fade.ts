@@ -11,6 +11,7 @@
  */
 import { confidence } from './confidence.js';
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
+import { GRID_H, GRID_SIZE, GRID_W } from '../features/types.js';
 import { framesIn, gridDistance, scalar, scalarTrack, type FeatureSeries } from './series.js';
 
 /** A maximal run of dark or white frames, inclusive. */
@@ -36,16 +37,85 @@ const WHITE_STD = 5;
 /** Minimum picture contrast (luma standard deviation) for "real content" around a white fade. */
 const CONTENT_STD = 10;
 
+/** Most grid cells an overlay that stays through a fade (a ticker, a channel logo, a subtitle line) may cover. */
+const OVERLAY_CELLS = Math.floor(GRID_SIZE / 3 / 4);
+
+/**
+ * Whether frame i is black (or white) apart from overlays: at most a quarter of the grid cells are overlay (for
+ * black, luma at least twice the threshold; for white, under 255 minus twice the threshold) and the other cells
+ * average within three quarters of the threshold of black (or white). A fade under a news ticker or a logo never
+ * gets the whole frame's mean past the threshold, nor its standard deviation down to a flat field's.
+ */
+export function fieldUnderOverlays(series: FeatureSeries, i: number, threshold: number, kind: 'black' | 'white'): boolean {
+  const g = series.grid;
+  let overlay = 0;
+  let sum = 0;
+  let count = 0;
+  for (let v = i * GRID_SIZE; v < (i + 1) * GRID_SIZE; v += 3) {
+    const y = kind === 'black' ? g[v]! : 255 - g[v]!;
+    if (y >= 2 * threshold) overlay++;
+    else {
+      sum += y;
+      count++;
+    }
+  }
+  if (overlay > OVERLAY_CELLS || count === 0 || sum / count >= 0.75 * threshold) return false;
+  // The frame's own mean must agree: at most a quarter of it bright.
+  const mean = scalar(series, i, 'mean_rgb');
+  const bound = 0.25 * 255 + threshold;
+  return kind === 'black' ? mean <= bound : mean >= 255 - bound;
+}
+
+/**
+ * Whether grid cell `cell` lies where broadcast overlays sit: the top two rows (logos, bugs), the lower third
+ * (tickers, subtitles, lower-third captions) or the three outer columns on either side (corner logos).
+ */
+function inOverlayBand(cell: number): boolean {
+  const x = cell % GRID_W;
+  const y = Math.floor(cell / GRID_W);
+  return y < 2 || y >= GRID_H - 3 || x < 3 || x >= GRID_W - 3;
+}
+
+/**
+ * Whether the overlay cells of frame i (see {@link fieldUnderOverlays}) sit where broadcast overlays do and kept
+ * their level from the pictures on either side of the fade (`before`, `after`): overlays that stay through it, not
+ * picture that remains (a star field has its bright points all over the frame).
+ */
+function overlaysStay(series: FeatureSeries, i: number, before: number, after: number, threshold: number, kind: 'black' | 'white'): boolean {
+  const g = series.grid;
+  const level = (f: number, c: number): number => (kind === 'black' ? g[f * GRID_SIZE + c]! : 255 - g[f * GRID_SIZE + c]!);
+  let overlay = 0;
+  let sum = 0;
+  let sumBefore = 0;
+  let sumAfter = 0;
+  for (let c = 0; c < GRID_SIZE; c += 3) {
+    const y = level(i, c);
+    if (y < 2 * threshold) continue;
+    if (!inOverlayBand(c / 3)) return false;
+    overlay++;
+    sum += y;
+    sumBefore += level(before, c);
+    sumAfter += level(after, c);
+  }
+  // The picture went (nearly) black; the overlay cells kept at least half their level on one side at least (a
+  // ticker's text scrolls and its bar may be translucent, so they change somewhat).
+  return overlay > 0 && sum >= 0.5 * Math.min(sumBefore, sumAfter);
+}
+
 /** Find the runs of black and white frames with their ramps. */
 export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[] {
   const mean = scalarTrack(series, 'mean_rgb');
   const std = scalarTrack(series, 'std_luma');
   const maxRamp = framesIn(series, 3);
   const runs: FadeRun[] = [];
-  const isBlack = (i: number): boolean => mean[i]! < threshold;
+  const isBlack = (i: number): boolean => mean[i]! < threshold || fieldUnderOverlays(series, i, threshold, 'black');
   // White is judged by flatness as much as brightness: a fade to white often peaks a little below full white.
   const isWhite = (i: number): boolean => mean[i]! > 255 - 2 * threshold && std[i]! < WHITE_STD;
-  for (const [kind, test] of [['black', isBlack], ['white', isWhite]] as const) {
+  // A flash through white under a ticker or a logo: white apart from overlays, only as short as a flash (a longer
+  // white picture with things on it is a white card, a scene of its own), and only where no flat white run is.
+  const flash = framesIn(series, 0.5);
+  const isOverlaidWhite = (i: number): boolean => !isWhite(i) && fieldUnderOverlays(series, i, threshold, 'white');
+  for (const [kind, test, overlaid] of [['black', isBlack, false], ['white', isWhite, false], ['white', isOverlaidWhite, true]] as const) {
     let i = 0;
     while (i < series.count) {
       if (!test(i)) {
@@ -68,7 +138,8 @@ export function findFadeRuns(series: FeatureSeries, threshold: number): FadeRun[
       while (start > 0 && first - start < maxRamp && rampStep(toward(start - 1, start), start + 1 < series.count ? toward(start, start + 1) : 0, start > 2 ? Math.min(toward(start - 2, start - 1), toward(start - 3, start - 2)) : 0)) start--;
       let end = last;
       while (end + 1 < series.count && end - last < maxRamp && rampStep(toward(end + 1, end), end > 0 ? toward(end, end - 1) : 0, end + 3 < series.count ? Math.min(toward(end + 2, end + 1), toward(end + 3, end + 2)) : 0)) end++;
-      runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
+      const clash = overlaid && (last + 1 - first > flash || runs.some((r) => r.kind === 'white' && r.first <= last + 1 && r.last >= first - 1));
+      if (!clash) runs.push({ kind, first, last, start_frame: start, end_frame: end, extreme });
       i++;
     }
   }
@@ -81,9 +152,14 @@ export function fadeCandidate(series: FeatureSeries, run: FadeRun, threshold: nu
   if (run.kind === 'black') {
     // A fade to black leaves no picture: a dark frame that keeps its contrast (a ship passing in front of a star
     // field, a night shot) is a dark shot, not a fade.
+    // Overlays that stay through the fade (a ticker, a logo) are no picture content.
     let flattest = Infinity;
     for (let i = run.first; i <= run.last; i++) flattest = Math.min(flattest, scalar(series, i, 'std_luma'));
-    if (flattest >= CONTENT_STD) return null;
+    const before = Math.max(0, run.start_frame - 1);
+    const after = Math.min(series.count - 1, run.end_frame + 1);
+    let overlaid = false;
+    for (let i = run.first; i <= run.last && !overlaid; i++) overlaid = fieldUnderOverlays(series, i, threshold, 'black') && overlaysStay(series, i, before, after, threshold, 'black');
+    if (flattest >= CONTENT_STD && !overlaid) return null;
   }
   if (run.kind === 'white') {
     const before = run.start_frame - 1;

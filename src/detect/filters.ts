@@ -23,7 +23,12 @@ export function suppressFlashes(series: FeatureSeries, candidates: readonly Cand
       const j = c.frame + k;
       if (gridDistance(series, before, j) < 0.3 * jump) {
         dropped.add(c);
-        for (const d of candidates) if (d.kind === 'cut' && d.frame > c.frame && d.frame <= j) dropped.add(d);
+        // The cuts inside the flash, and the last step of its decay: a cut shortly after that lands back on the
+        // picture the flash covered (a real cut would land on another picture).
+        for (const d of candidates) {
+          if (d.kind !== 'cut' || d.frame <= c.frame) continue;
+          if (d.frame <= j || (d.frame <= j + 2 && gridDistance(series, before, d.frame) < 0.3 * jump)) dropped.add(d);
+        }
         break;
       }
     }

@@ -18,7 +18,8 @@
  */
 import { GRID_SIZE } from '../features/types.js';
 import type { Candidate } from './detector.js';
-import { framesIn, gridDistance, scalar, type FeatureSeries } from './series.js';
+import { fieldUnderOverlays } from './fade.js';
+import { framesIn, gridDistance, scalar, shiftedGridDistance, type FeatureSeries } from './series.js';
 
 /** Tunables of the gradual detector. */
 export interface GradualOptions {
@@ -26,8 +27,16 @@ export interface GradualOptions {
   minRatio: number;
   /** Least straddle distance (grid mean absolute difference, 0..255). */
   minJump: number;
-  /** Largest model residual relative to the mean change |B - A|. */
+  /** Largest model residual relative to the mean change |B - A|, for endpoints whose structure still correlates. */
   maxResidual: number;
+  /**
+   * Extra residual allowed when the endpoints are unrelated pictures: it grows linearly from 0 at a luma layout
+   * correlation of `unrelatedCorrelation` to this at 0 and below. Moving shots on both sides of a transition
+   * leave frames that are no exact blend of the endpoints; motion inside one shot keeps its layout correlated.
+   */
+  movingResidual: number;
+  /** Luma layout correlation under which the endpoints start to count as unrelated pictures. */
+  unrelatedCorrelation: number;
   /** Least fraction of grid values that change between A and B. */
   minChangedFraction: number;
   /** Largest correlation of A's and B's luma layouts (above it: same picture, e.g. an exposure change). */
@@ -39,6 +48,8 @@ export const DEFAULT_GRADUAL: GradualOptions = {
   minRatio: 2.5,
   minJump: 12,
   maxResidual: 0.085,
+  movingResidual: 0.085,
+  unrelatedCorrelation: 0.35,
   minChangedFraction: 0.4,
   maxStructureCorrelation: 0.9,
 };
@@ -52,6 +63,8 @@ export interface GradualFit {
   end_frame: number;
   frame: number;
   residual: number;
+  /** The residual bound the fit was held to (see {@link residualBound}). */
+  bound: number;
   ratio: number;
   jump: number;
 }
@@ -154,10 +167,10 @@ function tightWindow(progress: Float64Array, a: number): [number, number] {
   return [Math.max(a, a + first - 1), Math.min(a + progress.length + 1, a + last + 3)];
 }
 
-/** A frame that is a flat black or white field. */
+/** A frame that is a flat black or white field, or black under overlays (a ticker, a logo). */
 function isFlatField(series: FeatureSeries, i: number): boolean {
   const mean = scalar(series, i, 'mean_rgb');
-  return scalar(series, i, 'std_luma') < 5 && (mean < 12 || mean > 231);
+  return (scalar(series, i, 'std_luma') < 5 && (mean < 12 || mean > 231)) || fieldUnderOverlays(series, i, 12, 'black');
 }
 
 /** How far a progress curve is from rising monotonically (sum of its drops). */
@@ -171,16 +184,24 @@ function nonMonotonic(progress: Float64Array): number {
   return drops;
 }
 
+/** The largest residual a fit may have between endpoints of this luma layout correlation. */
+export function residualBound(correlation: number, options: GradualOptions = DEFAULT_GRADUAL): number {
+  const unrelated = Math.max(0, Math.min(1, (options.unrelatedCorrelation - correlation) / options.unrelatedCorrelation));
+  return options.maxResidual + options.movingResidual * unrelated;
+}
+
 /** Verify the candidate window (i - k, i + k) with the model fit; null when no transition fits. */
 function verify(series: FeatureSeries, i: number, k: number, options: GradualOptions): Omit<GradualFit, 'ratio' | 'jump'> | null {
   const a = i - k;
   const b = i + k;
-  if (lumaCorrelation(series.grid, a, b) > options.maxStructureCorrelation) return null;
+  const correlation = lumaCorrelation(series.grid, a, b);
+  if (correlation > options.maxStructureCorrelation) return null;
+  const maxResidual = residualBound(correlation, options);
   // A flat black or white endpoint makes this a fade (or an exposure blow-out): the fade detector owns those.
   if (isFlatField(series, a) || isFlatField(series, b)) return null;
   let fit = fitTransition(series, a, b);
   let [fa, fb] = [a, b];
-  if (fit.residual > options.maxResidual && fit.changed >= options.minChangedFraction) {
+  if (fit.residual > maxResidual && fit.changed >= options.minChangedFraction) {
     // The window may reach past a short transition into a moving shot: fit again on the span it found.
     const [ta, tb] = tightWindow(fit.progress, a);
     if (tb - ta >= 3 && (ta > a || tb < b) && !isFlatField(series, ta) && !isFlatField(series, tb)) {
@@ -188,7 +209,7 @@ function verify(series: FeatureSeries, i: number, k: number, options: GradualOpt
       if (tight.residual < fit.residual) [fit, fa, fb] = [tight, ta, tb];
     }
   }
-  if (fit.changed < options.minChangedFraction || fit.residual > options.maxResidual) return null;
+  if (fit.changed < options.minChangedFraction || fit.residual > maxResidual) return null;
   if (nonMonotonic(fit.progress) > 0.35) return null;
   // The span: where progress leaves 0 and reaches 1; the boundary where it crosses one half.
   let start = fa + 1;
@@ -208,7 +229,7 @@ function verify(series: FeatureSeries, i: number, k: number, options: GradualOpt
   // a quick exposure step pairs frames far apart in a moving shot, whose layouts differ, while the frames just
   // outside the step itself have the same structure.
   if (lumaCorrelation(series.grid, Math.max(a, start - 2), Math.min(b, end + 2)) > options.maxStructureCorrelation) return null;
-  return { kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual };
+  return { kind: fit.kind, a, b, start_frame: start, end_frame: end, frame, residual: fit.residual, bound: maxResidual };
 }
 
 /** Find gradual transitions. Pure. */
@@ -226,7 +247,8 @@ export function detectGradual(series: FeatureSeries, options: GradualOptions = D
       if (i - 2 * k < 0 || i + 2 * k >= n) return;
       const jump = gridDistance(series, i - k, i + k);
       if (jump < options.minJump) return;
-      const steady = Math.max(gridDistance(series, i - 2 * k, i - k), gridDistance(series, i + k, i + 2 * k));
+      // Steadiness is motion-compensated (up to one grid cell): a pan on either side is no change of picture.
+      const steady = Math.max(shiftedGridDistance(series, i - 2 * k, i - k), shiftedGridDistance(series, i + k, i + 2 * k));
       const ratio = jump / (steady + 2);
       ratios[si]![i] = ratio;
       jumps[si]![i] = jump;
@@ -276,7 +298,7 @@ export function gradualCandidates(fits: readonly GradualFit[], name: string, min
     kind: f.kind,
     start_frame: f.start_frame,
     end_frame: f.end_frame,
-    confidence: Math.round(Math.min(1, 0.5 + 0.25 * Math.log2(f.ratio / minRatio) + 0.25 * (1 - f.residual / 0.085)) * 1000) / 1000,
+    confidence: Math.round(Math.min(1, 0.5 + 0.25 * Math.log2(f.ratio / minRatio) + 0.25 * (1 - f.residual / f.bound)) * 1000) / 1000,
     detector: name,
   }));
 }

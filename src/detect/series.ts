@@ -2,7 +2,7 @@
  * A feature series: the per-frame features of a whole video, in frame order, with each frame's time. This is
  * the only input of detection, which is pure: no I/O, no decoding, so it can be re-run from stored features.
  */
-import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES, type FeatureBatch, type ScalarName } from '../features/types.js';
+import { GRID_H, GRID_SIZE, GRID_W, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES, type FeatureBatch, type ScalarName } from '../features/types.js';
 
 /** Per-frame features of a whole video. */
 export interface FeatureSeries {
@@ -66,6 +66,48 @@ export function gridDistance(series: FeatureSeries, a: number, b: number): numbe
   let sum = 0;
   for (let k = 0; k < GRID_SIZE; k++) sum += Math.abs(g[oa + k]! - g[ob + k]!);
   return sum / GRID_SIZE;
+}
+
+/**
+ * The smallest mean absolute difference of the colour-layout grids of frames a and b when b is shifted by up to
+ * one cell in each direction (over the cells that overlap): how much of a change camera motion explains.
+ */
+export function shiftedGridDistance(series: FeatureSeries, a: number, b: number): number {
+  const g = series.grid;
+  const oa = a * GRID_SIZE;
+  const ob = b * GRID_SIZE;
+  let best = Infinity;
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) {
+      let sum = 0;
+      let n = 0;
+      for (let y = Math.max(0, -dy); y < Math.min(GRID_H, GRID_H - dy); y++) {
+        for (let x = Math.max(0, -dx); x < Math.min(GRID_W, GRID_W - dx); x++) {
+          const ca = oa + 3 * (y * GRID_W + x);
+          const cb = ob + 3 * ((y + dy) * GRID_W + x + dx);
+          sum += Math.abs(g[ca]! - g[cb]!) + Math.abs(g[ca + 1]! - g[cb + 1]!) + Math.abs(g[ca + 2]! - g[cb + 2]!);
+          n += 3;
+        }
+      }
+      best = Math.min(best, sum / n);
+    }
+  }
+  return best;
+}
+
+/** Half the L1 distance of the normalised luma histograms of frames a and b (0: same, 1: disjoint). */
+export function histDistance(series: FeatureSeries, a: number, b: number): number {
+  const h = series.hist;
+  let sa = 0;
+  let sb = 0;
+  for (let k = 0; k < HIST_BINS; k++) {
+    sa += h[a * HIST_BINS + k]!;
+    sb += h[b * HIST_BINS + k]!;
+  }
+  if (sa === 0 || sb === 0) return sa === sb ? 0 : 1;
+  let d = 0;
+  for (let k = 0; k < HIST_BINS; k++) d += Math.abs(h[a * HIST_BINS + k]! / sa - h[b * HIST_BINS + k]! / sb);
+  return d / 2;
 }
 
 /** Mean absolute difference of the chroma (Cb, Cr) of the colour-layout grids of frames a and b (0..255). */
