@@ -35,9 +35,12 @@ export interface LearnedOptions {
   threshold?: number;
 }
 
-/** Gradual transitions from the model's probabilities (frame-major, 5 per frame). */
+/**
+ * Gradual transitions from the model's probabilities (frame-major, 5 per frame): runs of frames whose dissolve +
+ * wipe + fade probability reaches `threshold`, each labelled with the largest of the three summed over the run.
+ */
 export function learnedGradualCandidates(probs: Float32Array, count: number, threshold: number, name = 'learned'): Candidate[] {
-  const g = (i: number): number => probs[i * 5 + 1]! + probs[i * 5 + 2]!;
+  const g = (i: number): number => probs[i * 5 + 1]! + probs[i * 5 + 2]! + probs[i * 5 + 3]!;
   const out: Candidate[] = [];
   let i = 0;
   while (i < count) {
@@ -51,16 +54,15 @@ export function learnedGradualCandidates(probs: Float32Array, count: number, thr
     i = end + 1;
     if (end - start + 1 < MIN_RUN) continue;
     let sum = 0;
-    let dissolve = 0;
-    let wipe = 0;
+    const by = [0, 0, 0];
     for (let j = start; j <= end; j++) {
       sum += g(j);
-      dissolve += probs[j * 5 + 1]!;
-      wipe += probs[j * 5 + 2]!;
+      for (let c = 0; c < 3; c++) by[c]! += probs[j * 5 + 1 + c]!;
     }
+    const best = by.indexOf(Math.max(...by));
     out.push({
       frame: start + Math.floor((end - start + 1) / 2),
-      kind: wipe > dissolve ? 'wipe' : 'dissolve',
+      kind: (['dissolve', 'wipe', 'fade'] as const)[best]!,
       start_frame: start,
       end_frame: end,
       confidence: confidence(sum / (end - start + 1), threshold),
@@ -90,7 +92,7 @@ export function createLearnedDetector(options: LearnedOptions = {}): Detector {
       const taken = base.candidates.filter((c) => c.kind === 'cut' || c.kind === 'fade').map((c) => ({ ...c, detector: 'learned' }));
       const gradual = learnedGradualCandidates(probs, series.count, threshold).filter((g) => !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2 || (t.kind === 'fade' && t.start_frame <= g.end_frame && t.end_frame >= g.start_frame)));
       const track = new Float64Array(series.count);
-      for (let i = 0; i < series.count; i++) track[i] = probs[i * 5 + 1]! + probs[i * 5 + 2]!;
+      for (let i = 0; i < series.count; i++) track[i] = probs[i * 5 + 1]! + probs[i * 5 + 2]! + probs[i * 5 + 3]!;
       return {
         candidates: [...taken, ...gradual].sort((a, b) => a.frame - b.frame),
         scores: [...base.scores.filter((s) => s.name !== 'gradual_ratio'), { name: 'learned_gradual', values: track, threshold }],

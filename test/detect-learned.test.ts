@@ -1,0 +1,128 @@
+/**
+ * The learned gradual model (models/gradual/gradual-v1.onnx): the committed weights are the pinned ones, and
+ * run through onnxruntime-node on synthesised footage (frames drawn here, features from the TypeScript kernel)
+ * it separates a dissolve between two moving shots from a static shot and from a panning shot. The model tests
+ * skip with the reason when onnxruntime-node is not installed (it is an optional peer dependency).
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { suite, test } from 'node:test';
+import { Prng } from '../src/bench/prng.js';
+import { allocBatch, computeFeaturesTS } from '../src/features/kernel.js';
+import { createLearnedDetector, learnedGradualCandidates, type LearnedSeries } from '../src/detect/learned.js';
+import { LEARNED_MODEL_SHA256, learnedModelPath, loadLearnedModel } from '../src/detect/learned-model.js';
+import { LEARNED_CHANNELS, learnedInput } from '../src/detect/learned-features.js';
+import { seriesFromBatches, type FeatureSeries } from '../src/detect/series.js';
+import { ScenescopeError } from '../src/errors.js';
+
+const W = 96;
+const H = 54;
+
+let ortSkip: string | false = false;
+try {
+  await import('onnxruntime-node');
+} catch (error) {
+  ortSkip = `onnxruntime-node is not installed (optional peer dependency): ${(error as Error).message.split('\n')[0]}`;
+}
+
+/** A textured picture: a few soft coloured blobs and stripes, different for each seed, seen at offset (dx, dy). */
+function picture(seed: number): (x: number, y: number) => [number, number, number] {
+  const rng = new Prng(seed);
+  const blobs = Array.from({ length: 7 }, () => ({ x: rng.range(0, 200), y: rng.range(0, 120), r: rng.range(10, 30), c: [rng.range(0, 255), rng.range(0, 255), rng.range(0, 255)] }));
+  const base = [rng.range(30, 200), rng.range(30, 200), rng.range(30, 200)];
+  const freq = rng.range(0.05, 0.15);
+  return (x, y) => {
+    const px = [base[0]! + 30 * Math.sin(x * freq), base[1]! + 30 * Math.sin(y * freq), base[2]!];
+    for (const b of blobs) {
+      const d = Math.hypot(((x - b.x) % 200 + 200) % 200, y - b.y);
+      const a = Math.exp(-(d * d) / (2 * b.r * b.r));
+      for (let c = 0; c < 3; c++) px[c] = px[c]! * (1 - a) + b.c[c]! * a;
+    }
+    return [px[0]!, px[1]!, px[2]!];
+  };
+}
+
+/** Frames of a clip: frame f is the mix (1 - t(f)) A(f) + t(f) B(f), with A and B moving at their own speeds. */
+function clip(frames: number, mixAt: (f: number) => number, a: { seed: number; vx: number; vy: number }, b: { seed: number; vx: number; vy: number }): FeatureSeries {
+  const pa = picture(a.seed);
+  const pb = picture(b.seed);
+  const noise = new Prng(99);
+  const data = new Uint8Array(frames * W * H * 3);
+  for (let f = 0; f < frames; f++) {
+    const t = mixAt(f);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const ca = t < 1 ? pa(x + a.vx * f, y + a.vy * f) : [0, 0, 0];
+        const cb = t > 0 ? pb(x + b.vx * f, y + b.vy * f) : [0, 0, 0];
+        const o = ((f * H + y) * W + x) * 3;
+        for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, Math.round((1 - t) * ca[c]! + t * cb[c]! + noise.range(-3, 3))));
+      }
+    }
+  }
+  const batch = allocBatch(frames);
+  computeFeaturesTS(data, W, H, frames, false, batch.scalars, batch.hist, batch.hash, batch.grid);
+  return seriesFromBatches([batch], Float64Array.from({ length: frames }, (_, i) => i / 25), 25);
+}
+
+const ramp = (start: number, length: number) => (f: number): number => Math.max(0, Math.min(1, (f - start + 1) / (length + 1)));
+
+suite('learned gradual model', () => {
+  test('the committed weights are the pinned ones', () => {
+    const bytes = readFileSync(learnedModelPath());
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), LEARNED_MODEL_SHA256);
+    assert.ok(bytes.length <= 2 * 1024 * 1024, `model is ${bytes.length} bytes, over 2 MB`);
+  });
+
+  test('input features: one vector per frame, finite, and a dissolve reads as a mix', () => {
+    const s = clip(90, ramp(40, 20), { seed: 1, vx: 0.5, vy: 0 }, { seed: 2, vx: 0, vy: 0.5 });
+    const x = learnedInput(s);
+    assert.equal(x.length, LEARNED_CHANNELS * s.count);
+    assert.ok(x.every(Number.isFinite));
+    // Scale k = 8 (index 4): straddle (channel 20) large in the middle of the dissolve, small inside a shot.
+    const straddle = (i: number): number => x[20 * s.count + i]!;
+    assert.ok(straddle(50) > 3 * straddle(15), `straddle ${straddle(50)} in the dissolve vs ${straddle(15)} in the shot`);
+  });
+
+  test('decoding: a run of frames over the threshold is one transition with its span and kind', () => {
+    const probs = new Float32Array(40 * 5);
+    for (let i = 0; i < 40; i++) probs[i * 5] = 1;
+    for (let i = 10; i <= 19; i++) [probs[i * 5], probs[i * 5 + 2]] = [0.2, 0.8];
+    probs[15 * 5 + 2] = 0.3; // a one-frame dip is bridged
+    probs[15 * 5] = 0.7;
+    probs[30 * 5 + 1] = 0.9; // a lone frame is not a transition
+    const c = learnedGradualCandidates(probs, 40, 0.5);
+    assert.equal(c.length, 1);
+    assert.deepEqual([c[0]!.kind, c[0]!.start_frame, c[0]!.end_frame, c[0]!.frame], ['wipe', 10, 19, 15]);
+    assert.ok(c[0]!.confidence > 0.5 && c[0]!.confidence < 1);
+  });
+
+  test('the detector refuses a series without the model output', () => {
+    const s = clip(30, () => 0, { seed: 1, vx: 0, vy: 0 }, { seed: 1, vx: 0, vy: 0 });
+    assert.throws(() => createLearnedDetector().detect(s), (e: unknown) => e instanceof ScenescopeError && e.code === 'MODEL_UNAVAILABLE');
+  });
+
+  test('separates a dissolve between moving shots from a static and a panning shot', { skip: ortSkip }, async () => {
+    const model = await loadLearnedModel();
+    const run = async (s: FeatureSeries): Promise<Float32Array> => model.probabilities(s.count, (a, b) => ({ ...s, count: b - a, times: s.times.subarray(a, b), scalars: s.scalars.subarray(a * 9, b * 9), hist: s.hist.subarray(a * 64, b * 64), hash: s.hash.subarray(a * 2, b * 2), grid: s.grid.subarray(a * 432, b * 432) }));
+    const gradual = (p: Float32Array, i: number): number => p[i * 5 + 1]! + p[i * 5 + 2]!;
+    const dissolve = clip(120, ramp(50, 20), { seed: 1, vx: 0.6, vy: 0 }, { seed: 2, vx: 0, vy: -0.6 });
+    const still = clip(120, () => 0, { seed: 3, vx: 0, vy: 0 }, { seed: 3, vx: 0, vy: 0 });
+    const pan = clip(120, () => 0, { seed: 4, vx: 2.5, vy: 0 }, { seed: 4, vx: 0, vy: 0 });
+    const pd = await run(dissolve);
+    let inside = 0;
+    for (let i = 55; i <= 65; i++) inside += gradual(pd, i) / 11;
+    assert.ok(inside >= 0.5, `mean dissolve + wipe probability ${inside.toFixed(3)} in the middle of the dissolve`);
+    for (const [name, s] of [['static', still], ['panning', pan]] as const) {
+      const p = await run(s);
+      let top = 0;
+      for (let i = 0; i < s.count; i++) top = Math.max(top, gradual(p, i));
+      assert.ok(top < 0.5, `${name} shot: highest dissolve + wipe probability ${top.toFixed(3)}`);
+      assert.equal(createLearnedDetector().detect({ ...s, learned: p } as LearnedSeries).candidates.filter((c) => c.kind !== 'cut').length, 0);
+    }
+    const found = createLearnedDetector().detect({ ...dissolve, learned: pd } as LearnedSeries).candidates;
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(found[0]!.kind, 'dissolve');
+    assert.ok(found[0]!.frame >= 50 && found[0]!.frame <= 70, `boundary at ${found[0]!.frame}, dissolve 50-69`);
+  });
+});
