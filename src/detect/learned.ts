@@ -6,11 +6,13 @@
  *
  * The model gives, for every frame, the probabilities of: no transition, inside a dissolve, inside a wipe,
  * inside a fade, a cut's frame ({@link LEARNED_CLASSES}). A gradual transition is a run of frames whose
- * dissolve + wipe probability reaches the threshold (default 0.5; gaps of up to two frames are bridged), at
- * least {@link MIN_RUN} frames long. Its span is the run, its boundary the run's middle frame, its kind the
- * larger of the summed dissolve and wipe probabilities over the run, and its confidence
+ * dissolve + wipe + fade probability reaches the threshold (default 0.5; gaps of up to two frames are bridged),
+ * at least {@link MIN_RUN} frames long. Its span is the run, its boundary the run's middle frame, its kind the
+ * largest of the summed dissolve, wipe and fade probabilities over the run, and its confidence
  * `confidence(mean probability over the run, threshold)` (docs/confidence.md: a run exactly at the threshold
- * scores 0.5). As in the default detector, a run that touches a cut or a fade (within 2 frames) is left to it.
+ * scores 0.5). As in the default detector, a run that touches a cut (within 2 frames) or overlaps a fade of the
+ * default detector is left to it; the model's fades add the ones the default detector misses (a fade right
+ * after a cut, which it merges into the cut).
  */
 import { confidence } from './confidence.js';
 import { createCombinedDetector } from './combined.js';
@@ -31,7 +33,7 @@ export const MIN_RUN = 3;
 
 /** Options of the learned detector. */
 export interface LearnedOptions {
-  /** Least dissolve + wipe probability of a frame inside a transition. Default 0.5. */
+  /** Least dissolve + wipe + fade probability of a frame inside a transition. Default 0.5. */
   threshold?: number;
 }
 
