@@ -35,7 +35,15 @@ export const MIN_RUN = 3;
 export interface LearnedOptions {
   /** Least dissolve + wipe + fade probability of a frame inside a transition. Default 0.5. */
   threshold?: number;
+  /**
+   * Least classical straddle ratio (the default detector's `gradual_ratio` track, gradual.ts: the change across
+   * a window over the change of either side) somewhere inside a run, or 0 for none. Default {@link DEFAULT_SUPPORT}.
+   */
+  support?: number;
 }
+
+/** Default of {@link LearnedOptions.support}. */
+export const DEFAULT_SUPPORT = 0;
 
 /**
  * Gradual transitions from the model's probabilities (frame-major, 5 per frame): runs of frames whose dissolve +
@@ -81,6 +89,7 @@ export function learnedGradualCandidates(probs: Float32Array, count: number, thr
  */
 export function createLearnedDetector(options: LearnedOptions = {}): Detector {
   const threshold = options.threshold ?? 0.5;
+  const support = options.support ?? DEFAULT_SUPPORT;
   const classical = createCombinedDetector();
   return {
     name: 'learned',
@@ -92,7 +101,15 @@ export function createLearnedDetector(options: LearnedOptions = {}): Detector {
       }
       const base = classical.detect(series);
       const taken = base.candidates.filter((c) => c.kind === 'cut' || c.kind === 'fade').map((c) => ({ ...c, detector: 'learned' }));
-      const gradual = learnedGradualCandidates(probs, series.count, threshold).filter((g) => !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2 || (t.kind === 'fade' && t.start_frame <= g.end_frame && t.end_frame >= g.start_frame)));
+      const ratio = base.scores.find((t) => t.name === 'gradual_ratio')?.values;
+      const supported = (g: Candidate): boolean => {
+        if (support <= 0 || ratio === undefined) return true;
+        for (let j = g.start_frame; j <= g.end_frame; j++) if (ratio[j]! >= support) return true;
+        return false;
+      };
+      const gradual = learnedGradualCandidates(probs, series.count, threshold).filter(
+        (g) => supported(g) && !taken.some((t) => (t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) || (t.kind === 'fade' && t.start_frame <= g.end_frame && t.end_frame >= g.start_frame)),
+      );
       const track = new Float64Array(series.count);
       for (let i = 0; i < series.count; i++) track[i] = probs[i * 5 + 1]! + probs[i * 5 + 2]! + probs[i * 5 + 3]!;
       return {
