@@ -43,7 +43,7 @@ export interface LearnedOptions {
 }
 
 /** Default of {@link LearnedOptions.support}. */
-export const DEFAULT_SUPPORT = 0;
+export const DEFAULT_SUPPORT = 1.5;
 
 /**
  * Gradual transitions from the model's probabilities (frame-major, 5 per frame): runs of frames whose dissolve +
