@@ -12,7 +12,9 @@
  * `confidence(mean probability over the run, threshold)` (docs/confidence.md: a run exactly at the threshold
  * scores 0.5). As in the default detector, a run that touches a cut (within 2 frames) or overlaps a fade of the
  * default detector is left to it; the model's fades add the ones the default detector misses (a fade right
- * after a cut, which it merges into the cut).
+ * after a cut, which it merges into the cut). A run is kept only where the classical straddle ratio reaches
+ * {@link DEFAULT_SUPPORT} somewhere inside it: the model alone fires on some real-footage motion (whip pans,
+ * water) that has no straddle peak at all.
  */
 import { confidence } from './confidence.js';
 import { createCombinedDetector } from './combined.js';
