@@ -88,15 +88,17 @@ async function perDetector(files: string[], detectors: string[]): Promise<void> 
   for (const file of files) {
     for (const detector of detectors) {
       const ratios: number[] = [];
+      const cpuRatios: number[] = [];
       const fps: number[] = [];
       for (let r = 0; r < runs; r++) {
         const base = await timed(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-an', '-f', 'null', '-']);
         const ours = await timed(process.execPath, [cli, 'detect', file, '--no-progress', '--detector', detector]);
         if (ours.code !== 0) throw new Error(`detect exited ${ours.code}`);
         ratios.push(ours.ms / base.ms);
+        cpuRatios.push(ours.cpuMs / base.cpuMs);
         fps.push((frames * 1000) / ours.ms);
       }
-      console.log(JSON.stringify({ trial: 'per-detector', file: path.basename(file), detector, frames, runs, median_fps: Math.round(median(fps)), median_ratio_to_ffmpeg_decode: +median(ratios).toFixed(3) }));
+      console.log(JSON.stringify({ trial: 'per-detector', file: path.basename(file), detector, frames, runs, median_fps: Math.round(median(fps)), median_ratio_to_ffmpeg_decode: +median(ratios).toFixed(3), median_cpu_ratio_to_ffmpeg_decode: +median(cpuRatios).toFixed(3) }));
     }
   }
 }

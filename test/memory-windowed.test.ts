@@ -53,7 +53,8 @@ suite('windowed detection equals one pass', () => {
   test('every detector, with and without the filters, with seams swept across the clip', () => {
     const { marginFrames } = windowPlan(RATE);
     let many = 0;
-    for (const detector of DETECTOR_NAMES) {
+    // "learned" reads its model's output, which detectScenes attaches to each window; a bare series has none.
+    for (const detector of DETECTOR_NAMES.filter((d) => d !== 'learned')) {
       for (const flashSuppression of [true, false]) {
         for (const minSceneLen of [0.5, 0]) {
           const options = resolveStandaloneDetectionOptions({ detector, flashSuppression, minSceneLen });

@@ -9,6 +9,8 @@ import { resolve as resolvePath } from 'node:path';
 import { detectBoundaries, resolveDetectionOptions, resolveStandaloneDetectionOptions, DETECTION_OPTION_KEYS, type DetectionResult, type ResolvedDetectionOptions } from '../detect/index.js';
 import type { FeatureSeries } from '../detect/series.js';
 import { detectWindowed, type SeriesSource, type WindowedDetection } from '../detect/windowed.js';
+import { loadLearnedModel } from '../detect/learned-model.js';
+import type { LearnedSeries } from '../detect/learned.js';
 import type { Boundary, Scene } from '../detect/types.js';
 import { AbortError, throwIfAborted } from '../errors.js';
 import { FeaturePool } from '../features/pool.js';
@@ -307,6 +309,18 @@ function fileSource(file: SeriesFile): SeriesSource {
   return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() };
 }
 
+/**
+ * The source the detector reads: for the "learned" detector, each window carries the learned model's output
+ * for its frames (computed here, the one asynchronous step; 20 bytes a frame), else the file as it is.
+ */
+async function detectorSource(file: SeriesFile, resolved: ResolvedDetectOptions): Promise<SeriesSource> {
+  const source = fileSource(file);
+  if (resolved.detector !== 'learned') return source;
+  const model = await loadLearnedModel();
+  const probs = await model.probabilities(file.count, (s, e) => file.read(s, e), resolved.signal);
+  return { ...source, read: (s, e): LearnedSeries => ({ ...file.read(s, e), learned: probs.subarray(s * 5, e * 5) }) };
+}
+
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
   const probed = resolved.probed !== undefined && resolved.probed.path === resolvePath(filePath) ? resolved.probed : await probe(filePath, { signal: resolved.signal, ffmpegPath: resolved.ffmpegPath, ffprobePath: resolved.ffprobePath });
   const { width, height } = analysisSize(probed, resolved.analysisArea);
@@ -336,7 +350,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
     throwIfAborted(resolved.signal);
     const times = file.timesView();
     const frameOffset = resolved.start > 0 && file.count > 0 ? Math.round(times[0]! * probed.stream.frame_rate) : 0;
-    const windowed = detectWindowed(fileSource(file), resolved, {
+    const windowed = detectWindowed(await detectorSource(file, resolved), resolved, {
       onScores: (start, end, values) => {
         tracks ??= new TrackFile(values.length);
         tracks.append(values, end - start);

@@ -69,7 +69,8 @@ export function applyMinSceneLength(
   series: Pick<FeatureSeries, 'frameRate'>,
   options: { detector: string; minSceneLen: number; minCutSceneLen: number },
 ): Candidate[] {
-  const minCut = options.detector === 'scenescope' ? options.minCutSceneLen : options.minSceneLen;
+  // "learned" keeps the default detector's cuts, and so its minimum next to them.
+  const minCut = options.detector === 'scenescope' || options.detector === 'learned' ? options.minCutSceneLen : options.minSceneLen;
   return enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
 }
 

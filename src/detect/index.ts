@@ -11,6 +11,7 @@ import { createFadeDetector } from './fade.js';
 import { applyMinSceneLength, suppressFlashes } from './filters.js';
 import { createHashDetector } from './hash.js';
 import { createHistogramDetector } from './histogram.js';
+import { createLearnedDetector } from './learned.js';
 import { scenesFromBoundaries } from './scenes.js';
 import type { FeatureSeries } from './series.js';
 import type { Boundary, Scene } from './types.js';
@@ -20,8 +21,11 @@ export type { Candidate, Detector, DetectorOutput, ScoreTrack } from './detector
 export type { FeatureSeries } from './series.js';
 export { formatTime, scenesFromBoundaries } from './scenes.js';
 
-/** Names of the built-in detectors. "scenescope" is the default. */
-export const DETECTOR_NAMES = ['scenescope', 'content', 'adaptive', 'fade', 'histogram', 'hash'] as const;
+/**
+ * Names of the built-in detectors. "scenescope" is the default. "learned" (learned.ts) needs onnxruntime-node
+ * and runs only through detectScenes, which computes its model's output first.
+ */
+export const DETECTOR_NAMES = ['scenescope', 'content', 'adaptive', 'fade', 'histogram', 'hash', 'learned'] as const;
 /** A built-in detector name. */
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -90,6 +94,8 @@ export function createDetector(name: DetectorName, threshold?: number): Detector
       return createHistogramDetector(t);
     case 'hash':
       return createHashDetector(t);
+    case 'learned':
+      return createLearnedDetector(t);
   }
 }
 
