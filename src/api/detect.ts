@@ -16,6 +16,8 @@ import { withAnalysisSlot } from './limit.js';
 import { SeriesFile, TrackFile } from '../features/series-file.js';
 import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
+import { BufferPool } from '../util/buffer-pool.js';
+import { batchBytes } from '../features/kernel.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
 import { bool, func, inputPath, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
@@ -202,11 +204,15 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
     while (ready !== undefined) {
       finished.delete(nextToAppend);
       file.appendBatch(ready);
+      featureBuffers.give(ready.scalars.buffer as ArrayBuffer);
       nextToAppend++;
       ready = finished.get(nextToAppend);
     }
   };
   const maxInflight = options.workerThreads + 2;
+  // Frame and feature buffers come back from the worker and are filled again: a few for the whole video.
+  const buffers = new BufferPool(maxInflight + 1);
+  const featureBuffers = new BufferPool(maxInflight + 1);
   try {
     let slot = 0;
     for await (const batch of decodeBatches(probed, times, {
@@ -221,11 +227,14 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
       signal: options.signal,
       start: options.start > 0 ? options.start : undefined,
       end: options.end,
+      buffers,
     })) {
       const at = slot++;
       const count = batch.count;
-      const computed = pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
-        finished.set(at, features);
+      const features = featureBuffers.take(batchBytes(count));
+      const computed = pool.computeReusing(batch.buffer, width, height, count, batch.hasPrev, { signal: options.signal, features }).then(({ batch: computedBatch, frames }) => {
+        buffers.give(frames);
+        finished.set(at, computedBatch);
         appendReady();
         done += count;
         report();

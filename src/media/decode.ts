@@ -9,6 +9,7 @@
 import { AbortError, InputError, throwIfAborted } from '../errors.js';
 import { fileUrl, resolveFfmpegPaths, safeInputArgs, spawnTool, type FfmpegPathOptions } from './ffmpeg.js';
 import type { ProbeResult } from './probe.js';
+import type { BufferPool } from '../util/buffer-pool.js';
 
 /** Options for decoding. */
 export interface DecodeOptions extends FfmpegPathOptions {
@@ -34,6 +35,11 @@ export interface DecodeOptions extends FfmpegPathOptions {
   start?: number | undefined;
   /** Stop before this position (exclusive), in seconds from the start of the video. */
   end?: number | undefined;
+  /**
+   * Where batch buffers come from: the consumer gives each batch's buffer back once done with it, and the
+   * decoder fills it again. Default: a new buffer for every batch.
+   */
+  buffers?: BufferPool | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -47,7 +53,10 @@ export interface FrameBatch {
   hasPrev: boolean;
   width: number;
   height: number;
-  /** (hasPrev ? 1 : 0) + count frames of width*height*3 bytes; owned by the consumer (transferable). */
+  /**
+   * (hasPrev ? 1 : 0) + count frames of width*height*3 bytes; owned by the consumer (transferable), who may give
+   * it back to {@link DecodeOptions.buffers} once done with it.
+   */
   buffer: ArrayBuffer;
 }
 
@@ -262,7 +271,8 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
   });
   exited.catch(() => undefined);
   let index = 0;
-  let batch = new Uint8Array(new ArrayBuffer(frameBytes * batchFrames));
+  const take = (bytes: number): ArrayBuffer => options.buffers?.take(bytes) ?? new ArrayBuffer(bytes);
+  let batch = new Uint8Array(take(frameBytes * batchFrames));
   let hasPrev = false;
   let fill = 0; // bytes written into batch, including the previous-frame slot
   const slotStart = (): number => (hasPrev ? frameBytes : 0);
@@ -281,7 +291,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
             throw budgetError();
           }
           const full: FrameBatch = { firstIndex: index, count, hasPrev, width, height, buffer: batch.buffer as ArrayBuffer };
-          const next = new Uint8Array(new ArrayBuffer(frameBytes * (batchFrames + 1)));
+          const next = new Uint8Array(take(frameBytes * (batchFrames + 1)));
           next.set(batch.subarray(fill - frameBytes, fill), 0);
           index += count;
           batch = next;
@@ -302,7 +312,9 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (rest >= frameBytes) {
       const count = Math.floor(rest / frameBytes);
       const used = slotStart() + count * frameBytes;
+      // A short last batch (a full one was handed on in the loop): a copy of its exact size.
       const buffer = batch.buffer.slice(0, used) as ArrayBuffer;
+      options.buffers?.give(batch.buffer as ArrayBuffer);
       index += count;
       yield { firstIndex: index - count, count, hasPrev, width, height, buffer };
     }
