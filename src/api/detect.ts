@@ -299,9 +299,9 @@ export async function detectScenes(filePath: string | URL, options?: DetectOptio
   });
 }
 
-/** A windowed read of an off-heap series, as windowed detection wants it. */
+/** A windowed read of an off-heap series, as windowed detection wants it (each window reuses the last one's buffers). */
 function fileSource(file: SeriesFile): SeriesSource {
-  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() };
+  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.window(s, e), times: () => file.timesView() };
 }
 
 async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions, pool: FeaturePool): Promise<DetectResult> {
@@ -345,7 +345,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
     const readTracks = (s: number, e: number): Float64Array => trackFile?.read(s, e) ?? new Float64Array(0);
     if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') {
       const f = file;
-      await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.read(s, e), trackNames: names, readTracks }, identity);
+      await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.window(s, e), trackNames: names, readTracks }, identity);
     }
     return detectResult(probed, file, trackFile, detection, source, frameOffset);
   } catch (error) {

@@ -35,7 +35,10 @@ export interface SeriesSource {
   readonly count: number;
   /** Nominal frame rate. */
   readonly frameRate: number;
-  /** Frames [start, end) as a series (its frame 0 is frame `start`). */
+  /**
+   * Frames [start, end) as a series (its frame 0 is frame `start`). It may live in buffers the source reuses:
+   * it is only read until the next call of `read` (so a long video costs one window's memory, not one per window).
+   */
   read(start: number, end: number): FeatureSeries;
   /** Every frame's time in seconds. */
   times(): Float64Array;
