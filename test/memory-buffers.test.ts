@@ -10,6 +10,7 @@ import { suite, test } from 'node:test';
 import { FeaturePool } from '../src/features/pool.js';
 import { allocBatch, batchBytes, computeFeaturesTS } from '../src/features/kernel.js';
 import { decodeBatches, FrameTimes } from '../src/media/decode.js';
+import { SeriesFile } from '../src/features/series-file.js';
 import { probe } from '../src/media/probe.js';
 import { BufferPool } from '../src/util/buffer-pool.js';
 import { tempDir } from './helpers/clips.js';
@@ -77,6 +78,39 @@ suite('buffers are reused, not reallocated', () => {
       } finally {
         await pool.close();
       }
+    }
+  });
+
+  test('FrameTimes.takeSeconds equals seconds() across chunk boundaries (backwards pts included) and frees the pts', () => {
+    const times = new FrameTimes();
+    times.timeBase = [1, 90000];
+    times.frameDuration = 1 / 30;
+    const n = 140_000; // more than two chunks of 65536
+    for (let i = 0; i < n; i++) times.push(3000 * i + (i % 997 === 5 ? -9000 : 0) + 123);
+    const expected = times.seconds();
+    const first = times.firstSeconds();
+    const taken = times.takeSeconds();
+    assert.equal(taken.length, n);
+    assert.deepEqual(taken, expected);
+    for (let i = 1; i < n; i++) assert.ok(taken[i]! > taken[i - 1]!, `strictly increasing at ${i}`);
+    assert.equal(times.count, 0, 'the pts are gone');
+    assert.equal(times.firstSeconds(), first, 'the first frame time still answers');
+  });
+
+  test('a SeriesFile appended without times holds none and refuses to read until setTimes', () => {
+    const file = new SeriesFile(30);
+    try {
+      const batch = allocBatch(3);
+      batch.scalars[4] = 7;
+      file.appendBatch(batch);
+      assert.equal(file.count, 3);
+      assert.throws(() => file.timesView(), { code: 'INTERNAL' });
+      assert.throws(() => file.window(0, 3), { code: 'INTERNAL' });
+      file.setTimes(new Float64Array([0, 0.5, 1]));
+      assert.deepEqual([...file.window(0, 3).times], [0, 0.5, 1]);
+      assert.equal(file.read(0, 1).scalars[4], 7);
+    } finally {
+      file.close();
     }
   });
 

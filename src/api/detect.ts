@@ -248,7 +248,7 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
     await Promise.all(inflight);
     // With a range, times are shifted onto the video's own timeline (the seek point plus the first frame's pts),
     // rounded to the nanosecond so that 0.4 + 0.8 is 1.2 and times match those of a whole-video run.
-    const seconds = times.seconds();
+    const seconds = times.takeSeconds();
     const shift = options.start > 0 ? options.start + times.firstSeconds() : 0;
     if (shift !== 0) for (let i = 0; i < seconds.length; i++) seconds[i] = Math.round((seconds[i]! + shift) * 1e9) / 1e9;
     file.setTimes(seconds);

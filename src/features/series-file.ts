@@ -73,6 +73,8 @@ export class SeriesFile {
   readonly frameRate: number;
   readonly #held: { fd: number | null };
   #times: Float64Array = new Float64Array(1024);
+  /** Frames were appended without times: they come with {@link SeriesFile.setTimes}, and none are held until then. */
+  #timesLater = false;
   #count = 0;
   #flushed = 0;
   readonly #pending = new Uint8Array(WRITE_FRAMES * SERIES_RECORD_BYTES);
@@ -96,13 +98,20 @@ export class SeriesFile {
     return this.#count;
   }
 
-  /** Seconds of every frame appended (a copy). */
+  /**
+   * Seconds of every frame appended (a copy).
+   * @throws ScenescopeError INTERNAL when frames were appended without times and {@link SeriesFile.setTimes} was not called.
+   */
   times(): Float64Array {
-    return this.#times.slice(0, this.#count);
+    return this.timesView().slice();
   }
 
-  /** Seconds of every frame appended, without a copy (8 bytes a frame: 21 MB for 24 hours at 30 fps). Do not modify. */
+  /**
+   * Seconds of every frame appended, without a copy (8 bytes a frame: 21 MB for 24 hours at 30 fps). Do not modify.
+   * @throws ScenescopeError INTERNAL when frames were appended without times and {@link SeriesFile.setTimes} was not called.
+   */
   timesView(): Float64Array {
+    if (this.#timesLater) throw new ScenescopeError('INTERNAL', 'The frame times of the feature series were not set');
     return this.#times.subarray(0, this.#count);
   }
 
@@ -113,21 +122,22 @@ export class SeriesFile {
   setTimes(times: Float64Array): void {
     if (times.length !== this.#count) throw new ScenescopeError('INTERNAL', `${times.length} frame times for ${this.#count} frames`);
     this.#times = times;
+    this.#timesLater = false;
   }
 
   /** Time of frame i in seconds. */
   time(i: number): number {
-    return this.#times[i]!;
+    return this.timesView()[i]!;
   }
 
   /**
    * Append one batch of features with the times of its frames (seconds). Without times (the decoder reports
-   * them only once it ends), set them all with {@link SeriesFile.setTimes} before reading.
+   * them only once it ends), set them all with {@link SeriesFile.setTimes} before reading; none are held until then.
    */
   appendBatch(batch: FeatureBatch, times?: ArrayLike<number>): void {
     for (let i = 0; i < batch.count; i++) {
-      this.appendFrame(
-        times?.[i] ?? Number.NaN,
+      this.#append(
+        times === undefined ? undefined : (times[i] ?? Number.NaN),
         batch.scalars.subarray(i * SCALAR_COUNT, (i + 1) * SCALAR_COUNT),
         batch.hist.subarray(i * HIST_BINS, (i + 1) * HIST_BINS),
         batch.hash[2 * i]!,
@@ -139,13 +149,21 @@ export class SeriesFile {
 
   /** Append one frame. */
   appendFrame(time: number, scalars: ArrayLike<number>, hist: ArrayLike<number>, hashHigh: number, hashLow: number, grid: ArrayLike<number>): void {
+    this.#append(time, scalars, hist, hashHigh, hashLow, grid);
+  }
+
+  #append(time: number | undefined, scalars: ArrayLike<number>, hist: ArrayLike<number>, hashHigh: number, hashLow: number, grid: ArrayLike<number>): void {
     const fd = this.#fd();
-    if (this.#count === this.#times.length) {
-      const grown = new Float64Array(this.#times.length * 2);
-      grown.set(this.#times);
-      this.#times = grown;
+    if (time === undefined) this.#timesLater = true;
+    else if (!this.#timesLater) {
+      if (this.#count === this.#times.length) {
+        const grown = new Float64Array(this.#times.length * 2);
+        grown.set(this.#times);
+        this.#times = grown;
+      }
+      this.#times[this.#count] = time;
     }
-    this.#times[this.#count++] = time;
+    this.#count++;
     const at = this.#pendingFrames * SERIES_RECORD_BYTES;
     const view = new DataView(this.#pending.buffer, at, SERIES_RECORD_BYTES);
     for (let k = 0; k < SCALAR_COUNT; k++) view.setFloat64(k * 8, scalars[k]!, true);
@@ -182,7 +200,7 @@ export class SeriesFile {
     const n = e - s;
     const series: FeatureSeries = {
       count: n,
-      times: this.#times.slice(s, e),
+      times: this.timesView().slice(s, e),
       frameRate: this.frameRate,
       scalars: new Float64Array(n * SCALAR_COUNT),
       hist: new Uint32Array(n * HIST_BINS),
@@ -210,7 +228,7 @@ export class SeriesFile {
     }
     const series: FeatureSeries = {
       count: n,
-      times: this.#times.subarray(s, e),
+      times: this.timesView().subarray(s, e),
       frameRate: this.frameRate,
       scalars: w.scalars.subarray(0, n * SCALAR_COUNT),
       hist: w.hist.subarray(0, n * HIST_BINS),

@@ -92,9 +92,17 @@ const PARTLY_SUPPORTED_CODECS = new Map([
 /** Largest analysis side (the feature kernel accepts up to 4096). */
 const ANALYSIS_MAX_SIDE = 4096;
 
-/** Timestamps of decoded frames, filled while decoding runs. */
+/** Frames of pts per chunk of {@link FrameTimes} (512 KB). */
+const TIMES_CHUNK = 65536;
+const EMPTY = new Float64Array(0);
+
+/**
+ * Timestamps of decoded frames, filled while decoding runs. They are kept in fixed chunks, not one array that
+ * doubles: growing a doubling array copies it with both copies alive (50 MB at a moment, for 24 hours at 30
+ * fps), where chunks cost 8 bytes a frame and nothing more.
+ */
 export class FrameTimes {
-  private values = new Float64Array(1024);
+  private chunks: Float64Array[] = [];
   private length = 0;
   private first: number | null = null;
   /** Time base of the pts values. */
@@ -105,12 +113,10 @@ export class FrameTimes {
   /** Record the pts of frame n (in order). */
   push(pts: number): void {
     if (this.first === null) this.first = pts;
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.length++] = pts;
+    const at = this.length % TIMES_CHUNK;
+    if (at === 0) this.chunks.push(new Float64Array(TIMES_CHUNK));
+    this.chunks[this.chunks.length - 1]![at] = pts;
+    this.length++;
   }
 
   /** Number of timestamps recorded. */
@@ -146,6 +152,23 @@ export class FrameTimes {
     return out;
   }
 
+  /**
+   * {@link seconds}, freeing the pts as they are converted (chunk by chunk), so the two never sit in memory
+   * whole at once. The timestamps are gone afterwards (`count` is 0; {@link firstSeconds} still answers).
+   */
+  takeSeconds(): Float64Array {
+    const out = new Float64Array(this.length);
+    const chunks = this.chunks;
+    this.walk((i, t) => {
+      out[i] = t;
+      // The last value of a chunk read: drop the chunk.
+      if (i % TIMES_CHUNK === TIMES_CHUNK - 1) chunks[Math.floor(i / TIMES_CHUNK)] = EMPTY;
+    });
+    this.chunks = [];
+    this.length = 0;
+    return out;
+  }
+
   /** Call `visit` with each frame's monotone time (see {@link seconds}). */
   private walk(visit: (index: number, seconds: number) => void): void {
     const [num, den] = this.timeBase;
@@ -153,7 +176,7 @@ export class FrameTimes {
     const step = this.frameDuration > 0 ? Math.max(1e-6, Math.round(this.frameDuration * 1e6) / 1e6) : 0.04;
     let previous = -Infinity;
     for (let i = 0; i < this.length; i++) {
-      let t = Math.round((((this.values[i]! - first) * num) / den) * 1e6) / 1e6;
+      let t = Math.round((((this.chunks[Math.floor(i / TIMES_CHUNK)]![i % TIMES_CHUNK]! - first) * num) / den) * 1e6) / 1e6;
       if (!(t > previous)) t = i === 0 ? 0 : Math.round((previous + step) * 1e6) / 1e6;
       visit(i, t);
       previous = t;
