@@ -24,6 +24,8 @@ function sameDetection(series: FeatureSeries, options: ReturnType<typeof resolve
   const collected = single.scores.map(() => new Float64Array(series.count));
   const windowed = detectWindowed(memorySource(series), options, {
     coreFrames,
+    // Small groups of cut stretches for flash suppression, so the clip's cuts go through several groups.
+    flashBatchFrames: coreFrames,
     onScores: (start, _end, tracks) => tracks.forEach((t, k) => collected[k]!.set(t, start)),
   });
   const label = `${options.detector} flash=${options.flashSuppression} min=${options.minSceneLen} core=${coreFrames}`;
