@@ -9,6 +9,8 @@
  * nothing and decoding is fast; analysis is at the default 192x108 all the same, so the features per frame are
  * the product's. "baseline" is the previous path (the whole series in memory, one detection pass over it),
  * measured in the same run for comparison. CPU time is reported beside wall time (the machine may be shared).
+ * `peak_rss_mb` is the detecting process (main thread and feature worker threads: one process);
+ * `ffmpeg_peak_rss_mb` is the decoder child's own peak, apart. `--baseline-minutes ''` skips the baseline.
  * Acceptance (issue 12 item 4): peak RSS <= 250 MB at 4 hours.
  *
  *   node dist/benchmarks/memory.js --concurrent 1,10 [--models DIR] [--minutes '']
@@ -19,7 +21,7 @@
  * Models come from --models (default ../shared/models when present, else none).
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,9 +53,37 @@ async function concurrentChild(spec: string, dir: string): Promise<void> {
   line({ scenes: results.reduce((s, r) => s + r.scenes.length, 0), pools: featurePoolStats().created, enrichers: enricherStats().created, wall_s: (performance.now() - started) / 1000, cpu_user_s: usage.userCPUTime / 1e6, cpu_sys_s: usage.systemCPUTime / 1e6, peak_rss_mb: usage.maxRSS / 1024 });
 }
 
+/**
+ * Peak RSS (VmHWM, MB) of this process's child processes (ffmpeg, ffprobe), sampled every 200 ms from /proc
+ * (Linux; null elsewhere). `process.resourceUsage().maxRSS` covers this process and its threads only.
+ */
+function watchChildren(): { stop(): number | null } {
+  const peaks = new Map<string, number>();
+  const sample = (): void => {
+    try {
+      for (const tid of readdirSync('/proc/self/task')) {
+        for (const pid of readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) {
+          const hwm = /VmHWM:\s*(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+          if (hwm !== null) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, Number(hwm[1]) / 1024));
+        }
+      }
+    } catch {
+      // A child that just exited, or no /proc.
+    }
+  };
+  const timer = setInterval(sample, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return existsSync('/proc/self/task') ? Math.max(0, ...peaks.values()) : null;
+    },
+  };
+}
+
 /** In a child: run one detection and print what it cost. */
 async function child(mode: string, file: string): Promise<void> {
   if (mode.startsWith('concurrent=')) return concurrentChild(mode.slice('concurrent='.length), file);
+  const children = watchChildren();
   const started = performance.now();
   let frames: number;
   let scenes: number;
@@ -69,7 +99,8 @@ async function child(mode: string, file: string): Promise<void> {
     result.release();
   }
   const usage = process.resourceUsage();
-  line({ frames, scenes, wall_s: (performance.now() - started) / 1000, cpu_user_s: usage.userCPUTime / 1e6, cpu_sys_s: usage.systemCPUTime / 1e6, peak_rss_mb: usage.maxRSS / 1024 });
+  const ffmpegPeak = children.stop();
+  line({ frames, scenes, wall_s: (performance.now() - started) / 1000, cpu_user_s: usage.userCPUTime / 1e6, cpu_sys_s: usage.systemCPUTime / 1e6, peak_rss_mb: usage.maxRSS / 1024, ffmpeg_peak_rss_mb: ffmpegPeak });
 }
 
 async function makeBase(dir: string, fps: number): Promise<string> {

@@ -9,6 +9,7 @@ export { detectWindowed, memorySource, windowPlan, type SeriesSource, type Windo
 export { SeriesFile } from './features/series-file.js';
 export { probe, MAX_DIMENSION, type ProbeOptions, type ProbeResult, type StreamInfo } from './media/probe.js';
 export { analysisSize, decodeBatches, FrameTimes, type DecodeOptions, type FrameBatch } from './media/decode.js';
+export { BufferPool } from './util/buffer-pool.js';
 export { resolveFfmpegPaths, PROTOCOL_WHITELIST, type FfmpegPaths, type FfmpegPathOptions } from './media/ffmpeg.js';
 export {
   detectBoundaries,

@@ -24,6 +24,8 @@ function sameDetection(series: FeatureSeries, options: ReturnType<typeof resolve
   const collected = single.scores.map(() => new Float64Array(series.count));
   const windowed = detectWindowed(memorySource(series), options, {
     coreFrames,
+    // Small groups of cut stretches for flash suppression, so the clip's cuts go through several groups.
+    flashBatchFrames: coreFrames,
     onScores: (start, _end, tracks) => tracks.forEach((t, k) => collected[k]!.set(t, start)),
   });
   const label = `${options.detector} flash=${options.flashSuppression} min=${options.minSceneLen} core=${coreFrames}`;
@@ -122,6 +124,37 @@ suite('off-heap series file', () => {
       file.close();
     }
     assert.throws(() => file.read(0, 1), { code: 'INTERNAL' });
+  });
+
+  test('window() reads what read() reads, into the same buffers each time (a window is valid until the next one)', () => {
+    const s = randomSeries(9000, 11);
+    const file = new SeriesFile(30);
+    try {
+      for (let at = 0; at < s.count; at += 1000) {
+        const end = Math.min(s.count, at + 1000);
+        file.appendBatch({ count: end - at, scalars: s.scalars.subarray(at * SCALAR_COUNT, end * SCALAR_COUNT), hist: s.hist.subarray(at * HIST_BINS, end * HIST_BINS), hash: s.hash.subarray(at * 2, end * 2), grid: s.grid.subarray(at * GRID_SIZE, end * GRID_SIZE) });
+      }
+      file.setTimes(s.times.slice());
+      // Windows past the read slice (4096 frames), shorter ones after longer ones, and one that grows the buffers.
+      const spans: [number, number][] = [[0, 5000], [100, 133], [4000, 9000], [8999, 9000], [0, 9000], [2000, 6100]];
+      let grid: ArrayBufferLike | undefined;
+      let reused = 0;
+      for (const [a, b] of spans) {
+        const w = file.window(a, b);
+        assert.deepEqual(w, file.read(a, b), `window ${a}-${b}`);
+        assert.deepEqual(w, memorySource(s).read(a, b), `window ${a}-${b} holds the appended frames`);
+        if (w.grid.buffer === grid) reused++;
+        grid = w.grid.buffer;
+      }
+      assert.ok(reused >= spans.length - 2, `windows share their buffers (${reused} of ${spans.length - 1} reused the last one's)`);
+      const first = file.window(0, 10);
+      const kept = first.grid.slice();
+      file.window(5000, 5010);
+      assert.notDeepEqual(first.grid, kept, 'the next window overwrites the last one (so callers must copy what they keep)');
+    } finally {
+      file.close();
+    }
+    assert.throws(() => file.window(0, 1), { code: 'INTERNAL' });
   });
 
   test('setTimes refuses a count that does not match', () => {

@@ -19,6 +19,8 @@ import { withAnalysisSlot } from './limit.js';
 import { SeriesFile, TrackFile } from '../features/series-file.js';
 import type { FeatureBatch } from '../features/types.js';
 import { analysisSize, decodeBatches, FrameTimes } from '../media/decode.js';
+import { BufferPool } from '../util/buffer-pool.js';
+import { batchBytes } from '../features/kernel.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { VideoMetadata } from '../types.js';
 import { bool, func, inputPath, integerIn, invalid, numberIn, oneOf, opt, plainOptions, signal as signalCheck, string } from '../util/validate.js';
@@ -216,11 +218,15 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
     while (ready !== undefined) {
       finished.delete(nextToAppend);
       file.appendBatch(ready);
+      featureBuffers.give(ready.scalars.buffer as ArrayBuffer);
       nextToAppend++;
       ready = finished.get(nextToAppend);
     }
   };
   const maxInflight = options.workerThreads + 2;
+  // Frame and feature buffers come back from the worker and are filled again: a few for the whole video.
+  const buffers = new BufferPool(maxInflight + 1);
+  const featureBuffers = new BufferPool(maxInflight + 1);
   try {
     let slot = 0;
     for await (const batch of decodeBatches(probed, times, {
@@ -235,11 +241,14 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
       signal: options.signal,
       start: options.start > 0 ? options.start : undefined,
       end: options.end,
+      buffers,
     })) {
       const at = slot++;
       const count = batch.count;
-      const computed = pool.compute(batch.buffer, width, height, batch.count, batch.hasPrev, options.signal).then((features) => {
-        finished.set(at, features);
+      const features = featureBuffers.take(batchBytes(count));
+      const computed = pool.computeReusing(batch.buffer, width, height, count, batch.hasPrev, { signal: options.signal, features }).then(({ batch: computedBatch, frames }) => {
+        buffers.give(frames);
+        finished.set(at, computedBatch);
         appendReady();
         done += count;
         report();
@@ -253,7 +262,7 @@ export async function computeFeatureFile(probed: ProbeResult, options: ResolvedD
     await Promise.all(inflight);
     // With a range, times are shifted onto the video's own timeline (the seek point plus the first frame's pts),
     // rounded to the nanosecond so that 0.4 + 0.8 is 1.2 and times match those of a whole-video run.
-    const seconds = times.seconds();
+    const seconds = times.takeSeconds();
     const shift = options.start > 0 ? options.start + times.firstSeconds() : 0;
     if (shift !== 0) for (let i = 0; i < seconds.length; i++) seconds[i] = Math.round((seconds[i]! + shift) * 1e9) / 1e9;
     file.setTimes(seconds);
@@ -304,9 +313,9 @@ export async function detectScenes(filePath: string | URL, options?: DetectOptio
   });
 }
 
-/** A windowed read of an off-heap series, as windowed detection wants it. */
+/** A windowed read of an off-heap series, as windowed detection wants it (each window reuses the last one's buffers). */
 function fileSource(file: SeriesFile): SeriesSource {
-  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() };
+  return { count: file.count, frameRate: file.frameRate, read: (s, e) => file.window(s, e), times: () => file.timesView() };
 }
 
 /**
@@ -362,7 +371,7 @@ async function detectWithPool(filePath: string, resolved: ResolvedDetectOptions,
     const readTracks = (s: number, e: number): Float64Array => trackFile?.read(s, e) ?? new Float64Array(0);
     if (resolved.statsFile !== undefined && identity !== undefined && source !== 'stats') {
       const f = file;
-      await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.read(s, e), trackNames: names, readTracks }, identity);
+      await writeStatsWindowed(resolved.statsFile, { count: f.count, read: (s, e) => f.window(s, e), trackNames: names, readTracks }, identity);
     }
     return detectResult(probed, file, trackFile, detection, source, frameOffset);
   } catch (error) {

@@ -133,6 +133,7 @@ export async function readStats(file: string, expected: StatsIdentity): Promise<
 /** Where windowed stats writing reads the features and the score tracks from. */
 export interface StatsSource {
   count: number;
+  /** Frames [start, end); the series is only read until the next call (it may live in reused buffers). */
   read(start: number, end: number): FeatureSeries;
   /** Names of the score tracks, in column order. */
   trackNames: readonly string[];

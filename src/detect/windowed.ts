@@ -35,7 +35,10 @@ export interface SeriesSource {
   readonly count: number;
   /** Nominal frame rate. */
   readonly frameRate: number;
-  /** Frames [start, end) as a series (its frame 0 is frame `start`). */
+  /**
+   * Frames [start, end) as a series (its frame 0 is frame `start`). It may live in buffers the source reuses:
+   * it is only read until the next call of `read` (so a long video costs one window's memory, not one per window).
+   */
   read(start: number, end: number): FeatureSeries;
   /** Every frame's time in seconds. */
   times(): Float64Array;
@@ -52,6 +55,8 @@ export interface WindowOptions {
    * stats file), so the tracks of the whole video are never held.
    */
   onScores?: (start: number, end: number, tracks: readonly Float64Array[]) => void;
+  /** Frames of cut stretches flash suppression gathers at a time (a group holds at least one stretch). Default 4096. */
+  flashBatchFrames?: number;
 }
 
 /** What windowed detection returns. */
@@ -126,11 +131,17 @@ function shift(c: Candidate, by: number): Candidate {
   return { ...c, frame: c.frame + by, start_frame: c.start_frame + by, end_frame: c.end_frame + by };
 }
 
+/** Frames of cut stretches gathered before flash suppression runs over them (see suppressFlashesWindowed). */
+const FLASH_BATCH_FRAMES = 4096;
+
 /**
  * Flash suppression over the whole candidate list, reading only the stretches of frames around the cuts
- * (`reach` frames after each, one before), concatenated into one compact series.
+ * (`reach` frames after each, one before), concatenated into compact series a few thousand frames at a time.
+ * Overlapping stretches are merged first; the filter's decision for a cut (and the cuts it drops) never
+ * leaves its merged stretch, so running it stretch group by stretch group is exactly one run over all of them,
+ * and memory holds one group (not 40 frames a cut of the whole video: 30 MB at 4 hours of cuts every 15 s).
  */
-function suppressFlashesWindowed(source: SeriesSource, candidates: readonly Candidate[], reach: number): Candidate[] {
+function suppressFlashesWindowed(source: SeriesSource, candidates: readonly Candidate[], reach: number, batchFrames = FLASH_BATCH_FRAMES): Candidate[] {
   const cuts = candidates.filter((c) => c.kind === 'cut');
   if (cuts.length === 0) return [...candidates];
   const n = source.count;
@@ -142,38 +153,40 @@ function suppressFlashesWindowed(source: SeriesSource, candidates: readonly Cand
     if (last !== undefined && s <= last[1]) last[1] = Math.max(last[1], e);
     else spans.push([s, e]);
   }
-  const total = spans.reduce((sum, [s, e]) => sum + e - s, 0);
-  const compact: FeatureSeries = {
-    count: total,
-    times: new Float64Array(total),
-    frameRate: source.frameRate,
-    scalars: new Float64Array(total * SCALAR_COUNT),
-    hist: new Uint32Array(total * HIST_BINS),
-    hash: new Uint32Array(total * 2),
-    grid: new Uint8Array(total * GRID_SIZE),
-  };
-  const offsets: number[] = [];
-  let at = 0;
-  for (const [s, e] of spans) {
-    const part = source.read(s, e);
-    compact.times.set(part.times, at);
-    compact.scalars.set(part.scalars, at * SCALAR_COUNT);
-    compact.hist.set(part.hist, at * HIST_BINS);
-    compact.hash.set(part.hash, at * 2);
-    compact.grid.set(part.grid, at * GRID_SIZE);
-    offsets.push(at - s);
-    at += e - s;
+  const kept = new Set<Candidate>();
+  let compact: FeatureSeries | undefined;
+  let k = 0; // next cut
+  for (let first = 0; first < spans.length; ) {
+    // A group of whole stretches, at least one, up to `batchFrames` frames.
+    let last = first;
+    let total = spans[first]![1] - spans[first]![0];
+    while (last + 1 < spans.length && total + spans[last + 1]![1] - spans[last + 1]![0] <= batchFrames) total += spans[++last]![1] - spans[last]![0];
+    if (compact === undefined || compact.times.length < total) {
+      const size = Math.max(total, Math.min(batchFrames, FLASH_BATCH_FRAMES));
+      compact = { count: size, times: new Float64Array(size), frameRate: source.frameRate, scalars: new Float64Array(size * SCALAR_COUNT), hist: new Uint32Array(size * HIST_BINS), hash: new Uint32Array(size * 2), grid: new Uint8Array(size * GRID_SIZE) };
+    }
+    const group: FeatureSeries = { count: total, times: compact.times.subarray(0, total), frameRate: source.frameRate, scalars: compact.scalars.subarray(0, total * SCALAR_COUNT), hist: compact.hist.subarray(0, total * HIST_BINS), hash: compact.hash.subarray(0, total * 2), grid: compact.grid.subarray(0, total * GRID_SIZE) };
+    const remapped: Candidate[] = [];
+    const original = new Map<Candidate, Candidate>();
+    let at = 0;
+    for (let i = first; i <= last; i++) {
+      const [s, e] = spans[i]!;
+      const part = source.read(s, e);
+      group.times.set(part.times, at);
+      group.scalars.set(part.scalars, at * SCALAR_COUNT);
+      group.hist.set(part.hist, at * HIST_BINS);
+      group.hash.set(part.hash, at * 2);
+      group.grid.set(part.grid, at * GRID_SIZE);
+      for (; k < cuts.length && cuts[k]!.frame < e; k++) {
+        const r = shift(cuts[k]!, at - s);
+        remapped.push(r);
+        original.set(r, cuts[k]!);
+      }
+      at += e - s;
+    }
+    for (const r of suppressFlashes(group, remapped)) kept.add(original.get(r)!);
+    first = last + 1;
   }
-  const remapped: Candidate[] = [];
-  const original = new Map<Candidate, Candidate>();
-  let k = 0;
-  for (const c of cuts) {
-    while (spans[k]![1] <= c.frame) k++;
-    const r = shift(c, offsets[k]!);
-    remapped.push(r);
-    original.set(r, c);
-  }
-  const kept = new Set(suppressFlashes(compact, remapped).map((r) => original.get(r)!));
   return candidates.filter((c) => c.kind !== 'cut' || kept.has(c));
 }
 
@@ -208,7 +221,7 @@ export function detectWindowed(source: SeriesSource, options: ResolvedDetectionO
   }
   let candidates: Candidate[] = merged;
   const rate = { frameRate: source.frameRate, count: n } as FeatureSeries;
-  if (options.flashSuppression) candidates = suppressFlashesWindowed(source, candidates, framesIn(rate, 1) + 8);
+  if (options.flashSuppression) candidates = suppressFlashesWindowed(source, candidates, framesIn(rate, 1) + 8, Math.max(1, windowing.flashBatchFrames ?? FLASH_BATCH_FRAMES));
   candidates = applyMinSceneLength(candidates, rate, options);
   const times = source.times();
   const boundaries: Boundary[] = candidates.map((c) => ({

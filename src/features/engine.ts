@@ -50,8 +50,8 @@ export interface FeatureEngine {
   readonly backend: FeatureBackend;
   /** Compute into caller-owned arrays (see {@link ComputeFeatures}). */
   compute: ComputeFeatures;
-  /** Compute into a freshly allocated batch (one ArrayBuffer, see allocBatch). */
-  computeBatch(frames: Uint8Array, width: number, height: number, count: number, hasPrev: boolean): FeatureBatch;
+  /** Compute into a freshly allocated batch (one ArrayBuffer, see allocBatch), or into `reuse` when it has the batch's size. */
+  computeBatch(frames: Uint8Array, width: number, height: number, count: number, hasPrev: boolean, reuse?: ArrayBuffer): FeatureBatch;
   info(): FeatureEngineInfo;
 }
 
@@ -153,8 +153,8 @@ function makeEngine(backend: FeatureBackend, compute: ComputeFeatures, native: F
   return {
     backend,
     compute,
-    computeBatch(frames, width, height, count, hasPrev) {
-      const batch = allocBatch(count);
+    computeBatch(frames, width, height, count, hasPrev, reuse) {
+      const batch = allocBatch(count, reuse);
       compute(frames, width, height, count, hasPrev, batch.scalars, batch.hist, batch.hash, batch.grid);
       return batch;
     },

@@ -397,12 +397,19 @@ export const computeFeaturesTS: ComputeFeatures = (frames, width, height, count,
 /** Bytes per frame of a batch allocated by {@link allocBatch}: 9 doubles, 64 + 2 words, 432 bytes. */
 const BATCH_FRAME_BYTES = SCALAR_COUNT * 8 + HIST_BINS * 4 + HASH_WORDS * 4 + GRID_SIZE;
 
+/** Bytes of the one ArrayBuffer behind a batch of `count` frames (see {@link allocBatch}). */
+export function batchBytes(count: number): number {
+  return count * BATCH_FRAME_BYTES;
+}
+
 /**
  * Allocate the output arrays of a batch of `count` frames as views over ONE ArrayBuffer (so a worker can
- * transfer a whole batch back with a single transferable: `batch.scalars.buffer`).
+ * transfer a whole batch back with a single transferable: `batch.scalars.buffer`). With `reuse` of exactly
+ * {@link batchBytes}(count) bytes, the views are over it (zeroed first) and nothing is allocated.
  */
-export function allocBatch(count: number): FeatureBatch {
-  const buffer = new ArrayBuffer(count * BATCH_FRAME_BYTES);
+export function allocBatch(count: number, reuse?: ArrayBuffer): FeatureBatch {
+  const buffer = reuse !== undefined && reuse.byteLength === count * BATCH_FRAME_BYTES ? reuse : new ArrayBuffer(count * BATCH_FRAME_BYTES);
+  if (buffer === reuse) new Uint8Array(buffer).fill(0);
   let offset = 0;
   const scalars = new Float64Array(buffer, offset, count * SCALAR_COUNT);
   offset += scalars.byteLength;

@@ -1,7 +1,7 @@
 /**
  * A pool of worker threads that compute feature batches off the main thread (one piscina instance). Frames
- * move to a worker by transfer (the caller's ArrayBuffer is detached by `compute`) and the batch comes back by
- * transfer, so no frame is ever copied between threads.
+ * move to a worker by transfer (the caller's ArrayBuffer is detached by `compute`) and come back by transfer
+ * with the batch, so no frame is ever copied between threads and the caller can fill its frame buffers again.
  *
  * The backend (native or TypeScript) is decided once, on the main thread, by the same loader the rest of the
  * library uses; workers insist on that backend so every batch of a run is computed by the same code.
@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import { AbortError, OptionError, ScenescopeError, errorFromJSON, throwIfAborted } from '../errors.js';
 import { bool, integerIn, invalid, oneOf, opt, plainOptions, signal as checkSignal } from '../util/validate.js';
 import { loadFeatureEngine, type FeatureBackend, type FeatureEngineInfo } from './engine.js';
-import { MAX_SIDE, MIN_SIDE } from './kernel.js';
+import { batchBytes, MAX_SIDE, MIN_SIDE } from './kernel.js';
 import type { FeatureBatch } from './types.js';
 import type { FeatureReply, FeatureTask } from './worker.js';
 
@@ -92,6 +92,19 @@ export class FeaturePool {
    * @throws AbortError when aborted; ScenescopeError WORKER_FAILED when a worker fails or the pool is closed.
    */
   async compute(buffer: ArrayBuffer, width: number, height: number, count: number, hasPrev: boolean, signal?: AbortSignal): Promise<FeatureBatch> {
+    return (await this.computeReusing(buffer, width, height, count, hasPrev, { signal })).batch;
+  }
+
+  /**
+   * {@link FeaturePool.compute} with buffers that go round: the frame buffer comes back (moved back from the
+   * worker, not copied) so the caller can fill it again, and the features are written into `features` when it
+   * has the batch's size ({@link batchBytes}(count) bytes; it is transferred too, and is then
+   * `batch.scalars.buffer`). A long decode then needs a few buffers in all instead of two new ones a batch
+   * (see util/buffer-pool.ts).
+   * @throws what {@link FeaturePool.compute} throws.
+   */
+  async computeReusing(buffer: ArrayBuffer, width: number, height: number, count: number, hasPrev: boolean, options: { signal?: AbortSignal | undefined; features?: ArrayBuffer | undefined } = {}): Promise<{ batch: FeatureBatch; frames: ArrayBuffer }> {
+    const { signal } = options;
     integerIn('width', width, MIN_SIDE, MAX_SIDE);
     integerIn('height', height, MIN_SIDE, MAX_SIDE);
     integerIn('count', count, 0, 2147483647);
@@ -104,18 +117,17 @@ export class FeaturePool {
     }
     if (this.#closing !== undefined) throw new ScenescopeError('WORKER_FAILED', 'The feature pool is closed');
     throwIfAborted(signal);
+    const features = options.features instanceof ArrayBuffer && options.features.byteLength === batchBytes(count) && options.features !== buffer ? options.features : undefined;
+    const transferList = features === undefined ? [buffer] : [buffer, features];
     let reply: FeatureReply;
     try {
-      reply = await this.#piscina.run(
-        { buffer, width, height, count, hasPrev, backend: this.backend },
-        signal === undefined ? { transferList: [buffer] } : { transferList: [buffer], signal },
-      );
+      reply = await this.#piscina.run({ buffer, width, height, count, hasPrev, backend: this.backend, features }, signal === undefined ? { transferList } : { transferList, signal });
     } catch (error) {
       if (signal?.aborted === true) throw new AbortError(undefined, { cause: signal.reason });
       throw new ScenescopeError('WORKER_FAILED', `Feature worker failed: ${firstLine(error)}`, { cause: error });
     }
     if (!reply.ok) throw errorFromJSON(reply);
-    return reply.batch;
+    return { batch: reply.batch, frames: reply.frames };
   }
 
   /** The backend, the native loader's findings and the thread count. */

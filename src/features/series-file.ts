@@ -24,6 +24,8 @@ export const SERIES_RECORD_BYTES = SCALAR_BYTES + HIST_BYTES + HASH_BYTES + GRID
 
 /** Frames buffered before a write to the file. */
 const WRITE_FRAMES = 256;
+/** Most frames read from the file at once. */
+const SLICE_FRAMES = 4096;
 
 const closer = new FinalizationRegistry<{ fd: number | null }>((held) => {
   if (held.fd !== null) {
@@ -71,10 +73,14 @@ export class SeriesFile {
   readonly frameRate: number;
   readonly #held: { fd: number | null };
   #times: Float64Array = new Float64Array(1024);
+  /** Frames were appended without times: they come with {@link SeriesFile.setTimes}, and none are held until then. */
+  #timesLater = false;
   #count = 0;
   #flushed = 0;
   readonly #pending = new Uint8Array(WRITE_FRAMES * SERIES_RECORD_BYTES);
   #pendingFrames = 0;
+  /** The buffers {@link SeriesFile.window} reuses. */
+  #window: { capacity: number; scalars: Float64Array; hist: Uint32Array; hash: Uint32Array; grid: Uint8Array; buffer: Uint8Array } | undefined;
 
   /**
    * @param frameRate nominal frame rate, for the windows' {@link FeatureSeries.frameRate}.
@@ -92,13 +98,20 @@ export class SeriesFile {
     return this.#count;
   }
 
-  /** Seconds of every frame appended (a copy). */
+  /**
+   * Seconds of every frame appended (a copy).
+   * @throws ScenescopeError INTERNAL when frames were appended without times and {@link SeriesFile.setTimes} was not called.
+   */
   times(): Float64Array {
-    return this.#times.slice(0, this.#count);
+    return this.timesView().slice();
   }
 
-  /** Seconds of every frame appended, without a copy (8 bytes a frame: 21 MB for 24 hours at 30 fps). Do not modify. */
+  /**
+   * Seconds of every frame appended, without a copy (8 bytes a frame: 21 MB for 24 hours at 30 fps). Do not modify.
+   * @throws ScenescopeError INTERNAL when frames were appended without times and {@link SeriesFile.setTimes} was not called.
+   */
   timesView(): Float64Array {
+    if (this.#timesLater) throw new ScenescopeError('INTERNAL', 'The frame times of the feature series were not set');
     return this.#times.subarray(0, this.#count);
   }
 
@@ -109,21 +122,22 @@ export class SeriesFile {
   setTimes(times: Float64Array): void {
     if (times.length !== this.#count) throw new ScenescopeError('INTERNAL', `${times.length} frame times for ${this.#count} frames`);
     this.#times = times;
+    this.#timesLater = false;
   }
 
   /** Time of frame i in seconds. */
   time(i: number): number {
-    return this.#times[i]!;
+    return this.timesView()[i]!;
   }
 
   /**
    * Append one batch of features with the times of its frames (seconds). Without times (the decoder reports
-   * them only once it ends), set them all with {@link SeriesFile.setTimes} before reading.
+   * them only once it ends), set them all with {@link SeriesFile.setTimes} before reading; none are held until then.
    */
   appendBatch(batch: FeatureBatch, times?: ArrayLike<number>): void {
     for (let i = 0; i < batch.count; i++) {
-      this.appendFrame(
-        times?.[i] ?? Number.NaN,
+      this.#append(
+        times === undefined ? undefined : (times[i] ?? Number.NaN),
         batch.scalars.subarray(i * SCALAR_COUNT, (i + 1) * SCALAR_COUNT),
         batch.hist.subarray(i * HIST_BINS, (i + 1) * HIST_BINS),
         batch.hash[2 * i]!,
@@ -135,13 +149,21 @@ export class SeriesFile {
 
   /** Append one frame. */
   appendFrame(time: number, scalars: ArrayLike<number>, hist: ArrayLike<number>, hashHigh: number, hashLow: number, grid: ArrayLike<number>): void {
+    this.#append(time, scalars, hist, hashHigh, hashLow, grid);
+  }
+
+  #append(time: number | undefined, scalars: ArrayLike<number>, hist: ArrayLike<number>, hashHigh: number, hashLow: number, grid: ArrayLike<number>): void {
     const fd = this.#fd();
-    if (this.#count === this.#times.length) {
-      const grown = new Float64Array(this.#times.length * 2);
-      grown.set(this.#times);
-      this.#times = grown;
+    if (time === undefined) this.#timesLater = true;
+    else if (!this.#timesLater) {
+      if (this.#count === this.#times.length) {
+        const grown = new Float64Array(this.#times.length * 2);
+        grown.set(this.#times);
+        this.#times = grown;
+      }
+      this.#times[this.#count] = time;
     }
-    this.#times[this.#count++] = time;
+    this.#count++;
     const at = this.#pendingFrames * SERIES_RECORD_BYTES;
     const view = new DataView(this.#pending.buffer, at, SERIES_RECORD_BYTES);
     for (let k = 0; k < SCALAR_COUNT; k++) view.setFloat64(k * 8, scalars[k]!, true);
@@ -170,27 +192,66 @@ export class SeriesFile {
   }
 
   /**
-   * The frames [start, end) as an in-memory series (frame 0 of the window is frame `start`; its times stay
-   * the video's).
+   * The frames [start, end) as an in-memory series of its own (frame 0 of the window is frame `start`; its
+   * times stay the video's).
    */
   read(start: number, end: number): FeatureSeries {
-    const fd = this.#fd();
-    if (this.#pendingFrames > 0) this.#flush(fd);
-    const s = Math.max(0, Math.min(start, this.#count));
-    const e = Math.max(s, Math.min(end, this.#count));
+    const [s, e] = this.#range(start, end);
     const n = e - s;
     const series: FeatureSeries = {
       count: n,
-      times: this.#times.slice(s, e),
+      times: this.timesView().slice(s, e),
       frameRate: this.frameRate,
       scalars: new Float64Array(n * SCALAR_COUNT),
       hist: new Uint32Array(n * HIST_BINS),
       hash: new Uint32Array(n * 2),
       grid: new Uint8Array(n * GRID_SIZE),
     };
+    this.#readInto(s, series, new Uint8Array(Math.min(n, SLICE_FRAMES) * SERIES_RECORD_BYTES));
+    return series;
+  }
+
+  /**
+   * The frames [start, end) like {@link SeriesFile.read}, in buffers the file keeps and reuses: the series is
+   * valid until the next call of `window`, which overwrites it (copy what you keep). Windowed detection reads
+   * its windows this way, so a long video costs one window's buffers in all rather than a new set per window
+   * left to the garbage collector (which let dead windows pile up to tens of MB).
+   */
+  window(start: number, end: number): FeatureSeries {
+    const [s, e] = this.#range(start, end);
+    const n = e - s;
+    let w = this.#window;
+    if (w === undefined || w.capacity < n) {
+      const capacity = Math.max(n, Math.ceil((w?.capacity ?? 0) * 1.25));
+      w = { capacity, scalars: new Float64Array(capacity * SCALAR_COUNT), hist: new Uint32Array(capacity * HIST_BINS), hash: new Uint32Array(capacity * 2), grid: new Uint8Array(capacity * GRID_SIZE), buffer: new Uint8Array(Math.min(capacity, SLICE_FRAMES) * SERIES_RECORD_BYTES) };
+      this.#window = w;
+    }
+    const series: FeatureSeries = {
+      count: n,
+      times: this.timesView().subarray(s, e),
+      frameRate: this.frameRate,
+      scalars: w.scalars.subarray(0, n * SCALAR_COUNT),
+      hist: w.hist.subarray(0, n * HIST_BINS),
+      hash: w.hash.subarray(0, n * 2),
+      grid: w.grid.subarray(0, n * GRID_SIZE),
+    };
+    this.#readInto(s, series, w.buffer);
+    return series;
+  }
+
+  #range(start: number, end: number): [number, number] {
+    const fd = this.#fd();
+    if (this.#pendingFrames > 0) this.#flush(fd);
+    const s = Math.max(0, Math.min(start, this.#count));
+    return [s, Math.max(s, Math.min(end, this.#count))];
+  }
+
+  /** Fill `series` (of `series.count` frames) from the records of frames from `s` on, `buffer` slice by slice. */
+  #readInto(s: number, series: FeatureSeries, buffer: Uint8Array): void {
+    const fd = this.#fd();
+    const n = series.count;
     // Read in slices so a long window never needs a second full-size buffer.
-    const sliceFrames = 4096;
-    const buffer = new Uint8Array(Math.min(n, sliceFrames) * SERIES_RECORD_BYTES);
+    const sliceFrames = buffer.length / SERIES_RECORD_BYTES;
     for (let base = 0; base < n; base += sliceFrames) {
       const frames = Math.min(sliceFrames, n - base);
       const bytes = frames * SERIES_RECORD_BYTES;
@@ -215,7 +276,6 @@ export class SeriesFile {
         series.grid.set(buffer.subarray(at + SCALAR_BYTES + HIST_BYTES + HASH_BYTES, at + SERIES_RECORD_BYTES), i * GRID_SIZE);
       }
     }
-    return series;
   }
 
   /** Whether the file is still open. */
@@ -228,6 +288,7 @@ export class SeriesFile {
     const fd = this.#held.fd;
     if (fd === null) return;
     this.#held.fd = null;
+    this.#window = undefined;
     closer.unregister(this);
     try {
       closeSync(fd);

@@ -1,7 +1,9 @@
 /**
  * The piscina worker of {@link FeaturePool}: computes one batch of features per task. Frames arrive by
- * transfer; the whole batch (one ArrayBuffer, see allocBatch) goes back by transfer. Errors are returned as
- * `{ ok: false, code, message }` because an Error thrown across threads loses its class and code.
+ * transfer; the whole batch (one ArrayBuffer, see allocBatch, written into the task's `features` buffer when it
+ * brings one) goes back by transfer, and so does the frame buffer, so the caller can fill both again: the
+ * worker keeps and allocates nothing between tasks. Errors are returned as `{ ok: false, code, message }`
+ * because an Error thrown across threads loses its class and code.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ScenescopeError } from '../errors.js';
@@ -18,10 +20,12 @@ export interface FeatureTask {
   hasPrev: boolean;
   /** The backend the pool resolved on the main thread; the worker insists on it. */
   backend: FeatureBackend;
+  /** A buffer for the features (transferred), used when it has the batch's size (see allocBatch). */
+  features?: ArrayBuffer | undefined;
 }
 
 /** The reply of one task. */
-export type FeatureReply = { ok: true; batch: FeatureBatch } | { ok: false; code: string; message: string };
+export type FeatureReply = { ok: true; batch: FeatureBatch; /** The task's frame buffer, handed back. */ frames: ArrayBuffer } | { ok: false; code: string; message: string };
 
 const engines = new Map<FeatureBackend, FeatureEngine>();
 
@@ -54,8 +58,8 @@ class MovableReply {
 export default function computeTask(task: FeatureTask): FeatureReply | ReturnType<typeof move> {
   try {
     const engine = engineFor(task.backend);
-    const batch = engine.computeBatch(new Uint8Array(task.buffer), task.width, task.height, task.count, task.hasPrev);
-    return move(new MovableReply({ ok: true, batch }, [batch.scalars.buffer as ArrayBuffer]));
+    const batch = engine.computeBatch(new Uint8Array(task.buffer), task.width, task.height, task.count, task.hasPrev, task.features);
+    return move(new MovableReply({ ok: true, batch, frames: task.buffer }, [batch.scalars.buffer as ArrayBuffer, task.buffer]));
   } catch (error) {
     if (error instanceof ScenescopeError) return { ok: false, code: error.code, message: error.message };
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

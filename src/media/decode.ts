@@ -9,6 +9,7 @@
 import { AbortError, InputError, throwIfAborted } from '../errors.js';
 import { fileUrl, resolveFfmpegPaths, safeInputArgs, spawnTool, type FfmpegPathOptions } from './ffmpeg.js';
 import type { ProbeResult } from './probe.js';
+import type { BufferPool } from '../util/buffer-pool.js';
 
 /** Options for decoding. */
 export interface DecodeOptions extends FfmpegPathOptions {
@@ -41,6 +42,11 @@ export interface DecodeOptions extends FfmpegPathOptions {
    * the span checks of a whole decode are left to the caller (a chunk of a long video, see src/jobs/chunks.ts).
    */
   ptsWindow?: { seekSeconds: number; startPts: number | null; endPts: number | null } | undefined;
+  /**
+   * Where batch buffers come from: the consumer gives each batch's buffer back once done with it, and the
+   * decoder fills it again. Default: a new buffer for every batch.
+   */
+  buffers?: BufferPool | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -54,7 +60,10 @@ export interface FrameBatch {
   hasPrev: boolean;
   width: number;
   height: number;
-  /** (hasPrev ? 1 : 0) + count frames of width*height*3 bytes; owned by the consumer (transferable). */
+  /**
+   * (hasPrev ? 1 : 0) + count frames of width*height*3 bytes; owned by the consumer (transferable), who may give
+   * it back to {@link DecodeOptions.buffers} once done with it.
+   */
   buffer: ArrayBuffer;
 }
 
@@ -90,9 +99,17 @@ const PARTLY_SUPPORTED_CODECS = new Map([
 /** Largest analysis side (the feature kernel accepts up to 4096). */
 const ANALYSIS_MAX_SIDE = 4096;
 
-/** Timestamps of decoded frames, filled while decoding runs. */
+/** Frames of pts per chunk of {@link FrameTimes} (512 KB). */
+const TIMES_CHUNK = 65536;
+const EMPTY = new Float64Array(0);
+
+/**
+ * Timestamps of decoded frames, filled while decoding runs. They are kept in fixed chunks, not one array that
+ * doubles: growing a doubling array copies it with both copies alive (50 MB at a moment, for 24 hours at 30
+ * fps), where chunks cost 8 bytes a frame and nothing more.
+ */
 export class FrameTimes {
-  private values = new Float64Array(1024);
+  private chunks: Float64Array[] = [];
   private length = 0;
   private first: number | null = null;
   /** Time base of the pts values. */
@@ -103,12 +120,10 @@ export class FrameTimes {
   /** Record the pts of frame n (in order). */
   push(pts: number): void {
     if (this.first === null) this.first = pts;
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.length++] = pts;
+    const at = this.length % TIMES_CHUNK;
+    if (at === 0) this.chunks.push(new Float64Array(TIMES_CHUNK));
+    this.chunks[this.chunks.length - 1]![at] = pts;
+    this.length++;
   }
 
   /** Number of timestamps recorded. */
@@ -144,6 +159,23 @@ export class FrameTimes {
     return out;
   }
 
+  /**
+   * {@link seconds}, freeing the pts as they are converted (chunk by chunk), so the two never sit in memory
+   * whole at once. The timestamps are gone afterwards (`count` is 0; {@link firstSeconds} still answers).
+   */
+  takeSeconds(): Float64Array {
+    const out = new Float64Array(this.length);
+    const chunks = this.chunks;
+    this.walk((i, t) => {
+      out[i] = t;
+      // The last value of a chunk read: drop the chunk.
+      if (i % TIMES_CHUNK === TIMES_CHUNK - 1) chunks[Math.floor(i / TIMES_CHUNK)] = EMPTY;
+    });
+    this.chunks = [];
+    this.length = 0;
+    return out;
+  }
+
   /** Call `visit` with each frame's monotone time (see {@link seconds}). */
   private walk(visit: (index: number, seconds: number) => void): void {
     const [num, den] = this.timeBase;
@@ -151,7 +183,7 @@ export class FrameTimes {
     const step = this.frameDuration > 0 ? Math.max(1e-6, Math.round(this.frameDuration * 1e6) / 1e6) : 0.04;
     let previous = -Infinity;
     for (let i = 0; i < this.length; i++) {
-      let t = Math.round((((this.values[i]! - first) * num) / den) * 1e6) / 1e6;
+      let t = Math.round((((this.chunks[Math.floor(i / TIMES_CHUNK)]![i % TIMES_CHUNK]! - first) * num) / den) * 1e6) / 1e6;
       if (!(t > previous)) t = i === 0 ? 0 : Math.round((previous + step) * 1e6) / 1e6;
       visit(i, t);
       previous = t;
@@ -275,7 +307,8 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
   });
   exited.catch(() => undefined);
   let index = 0;
-  let batch = new Uint8Array(new ArrayBuffer(frameBytes * batchFrames));
+  const take = (bytes: number): ArrayBuffer => options.buffers?.take(bytes) ?? new ArrayBuffer(bytes);
+  let batch = new Uint8Array(take(frameBytes * batchFrames));
   let hasPrev = false;
   let fill = 0; // bytes written into batch, including the previous-frame slot
   const slotStart = (): number => (hasPrev ? frameBytes : 0);
@@ -294,7 +327,7 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
             throw budgetError();
           }
           const full: FrameBatch = { firstIndex: index, count, hasPrev, width, height, buffer: batch.buffer as ArrayBuffer };
-          const next = new Uint8Array(new ArrayBuffer(frameBytes * (batchFrames + 1)));
+          const next = new Uint8Array(take(frameBytes * (batchFrames + 1)));
           next.set(batch.subarray(fill - frameBytes, fill), 0);
           index += count;
           batch = next;
@@ -315,7 +348,9 @@ export async function* decodeBatches(probed: ProbeResult, times: FrameTimes, opt
     if (rest >= frameBytes) {
       const count = Math.floor(rest / frameBytes);
       const used = slotStart() + count * frameBytes;
+      // A short last batch (a full one was handed on in the loop): a copy of its exact size.
       const buffer = batch.buffer.slice(0, used) as ArrayBuffer;
+      options.buffers?.give(batch.buffer as ArrayBuffer);
       index += count;
       yield { firstIndex: index - count, count, hasPrev, width, height, buffer };
     }
