@@ -16,8 +16,8 @@
  *
  * Frames outside the series are clamped to its ends. Pure; the same series gives the same numbers.
  */
-import { GRID_SIZE, HIST_BINS } from '../features/types.js';
-import { gridDistance, hashDistance, scalar, type FeatureSeries } from './series.js';
+import { GRID_SIZE } from '../features/types.js';
+import { gridDistance, hashDistance, histDistance, scalar, type FeatureSeries } from './series.js';
 import { lumaCorrelation } from './gradual.js';
 
 /** Half-widths (frames) of the straddle comparisons. */
@@ -32,20 +32,6 @@ export const LEARNED_CHANNELS = LEARNED_SCALES.length * PER_SCALE + PER_FRAME;
 export const LEARNED_FEATURE_REACH = LEARNED_SCALES[LEARNED_SCALES.length - 1]!;
 
 const CELLS = GRID_SIZE / 3;
-
-function histDistance(series: FeatureSeries, a: number, b: number): number {
-  const h = series.hist;
-  let sa = 0;
-  let sb = 0;
-  for (let k = 0; k < HIST_BINS; k++) {
-    sa += h[a * HIST_BINS + k]!;
-    sb += h[b * HIST_BINS + k]!;
-  }
-  if (sa <= 0 || sb <= 0) return 0;
-  let d = 0;
-  for (let k = 0; k < HIST_BINS; k++) d += Math.abs(h[a * HIST_BINS + k]! / sa - h[b * HIST_BINS + k]! / sb);
-  return d / 2;
-}
 
 /**
  * The model input for frames [from, to) of a series, channel-major (`[LEARNED_CHANNELS][to - from]`), as the
