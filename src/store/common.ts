@@ -3,7 +3,7 @@
  * columns a caller may update, and the row mappers that do not depend on how a driver returns JSON and
  * integers (each store parses its own JSON columns and hands the parsed values in).
  */
-import type { ChunkRecord } from './types.js';
+import type { ChunkRecord, SceneIssue, SceneRecord } from './types.js';
 
 /** SQL list of the statuses in which a worker holds a job. */
 export const RUNNING_SQL = `('processing','uploading_to_vlm')`;
@@ -47,5 +47,34 @@ export function chunkFromRow(row: Record<string, unknown>, spec: unknown): Chunk
     duration_ms: (row.duration_ms as number | null) ?? null,
     error_code: (row.error_code as string | null) ?? null,
     error_message: (row.error_message as string | null) ?? null,
+  };
+}
+
+/** Decodes a JSON column: SQLite stores text, PostgreSQL's jsonb arrives parsed; null/absent gives `fallback`. */
+export type JsonColumn = <T>(value: unknown, fallback: T) => T;
+
+/** A scene row of either store as a SceneRecord; `json` decodes the store's JSON columns. */
+export function sceneFromRow(row: Record<string, unknown>, json: JsonColumn): SceneRecord {
+  return {
+    id: row.id as number,
+    scene_id: row.scene_id as string,
+    media_id: row.media_id as string,
+    job_id: row.job_id as string,
+    scene_index: row.scene_index as number,
+    start_frame: (row.start_frame as number | null) ?? null,
+    end_frame: (row.end_frame as number | null) ?? null,
+    start_time: row.start_time as number,
+    end_time: row.end_time as number,
+    time_range_formatted: (row.time_range_formatted as string | null) ?? null,
+    description: (row.description as string | null) ?? null,
+    tags: json<string[]>(row.tags, []),
+    visible_text: (row.visible_text as string | null) ?? null,
+    confidence_score: (row.confidence_score as number | null) ?? null,
+    embedding_status: row.embedding_status as string,
+    thumbnail_path: (row.thumbnail_path as string | null) ?? null,
+    errors: json<SceneIssue[]>(row.errors, []),
+    text_lines: json<SceneRecord['text_lines']>(row.text_lines, null),
+    tag_scores: json<SceneRecord['tag_scores']>(row.tag_scores, []),
+    created_at: row.created_at as number,
   };
 }

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
-import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, sceneFromRow as sceneOf, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import { redactUrl } from './pg-url.js';
 import { PG_JOBS_CHANNEL, PG_MIGRATION_LOCK, PG_MIGRATIONS } from './pg-migrations.js';
@@ -43,7 +43,6 @@ import type {
   QueueSnapshot,
   SceneHit,
   SceneInput,
-  SceneIssue,
   SceneRecord,
   SceneTextQuery,
   SceneUpdate,
@@ -105,28 +104,7 @@ function stepFromRow(row: Row): StepRecord {
 }
 
 function sceneFromRow(row: Row): SceneRecord {
-  return {
-    id: row.id as number,
-    scene_id: row.scene_id as string,
-    media_id: row.media_id as string,
-    job_id: row.job_id as string,
-    scene_index: row.scene_index as number,
-    start_frame: (row.start_frame as number | null) ?? null,
-    end_frame: (row.end_frame as number | null) ?? null,
-    start_time: row.start_time as number,
-    end_time: row.end_time as number,
-    time_range_formatted: (row.time_range_formatted as string | null) ?? null,
-    description: (row.description as string | null) ?? null,
-    tags: (row.tags as string[] | null) ?? [],
-    visible_text: (row.visible_text as string | null) ?? null,
-    confidence_score: (row.confidence_score as number | null) ?? null,
-    embedding_status: row.embedding_status as string,
-    thumbnail_path: (row.thumbnail_path as string | null) ?? null,
-    errors: (row.errors as SceneIssue[] | null) ?? [],
-    text_lines: (row.text_lines as SceneRecord['text_lines'] | undefined) ?? null,
-    tag_scores: (row.tag_scores as SceneRecord['tag_scores'] | null | undefined) ?? [],
-    created_at: row.created_at as number,
-  };
+  return sceneOf(row, (value, fallback) => (value ?? fallback) as typeof fallback);
 }
 
 function vectorToBytes(vector: ArrayLike<number>): { bytes: Buffer; norm: number } {

@@ -17,7 +17,7 @@ import type { Statement } from 'better-sqlite3';
 import { JobError, StoreError } from '../errors.js';
 import type { VideoAnalysisStatus } from '../types.js';
 import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
-import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
+import { ACTIVE_SQL, CHUNK_COLUMNS, chunkFromRow, clampFraction, clampPercent, MEDIA_COLUMNS, RUNNING_SQL, sceneFromRow as sceneOf, SPEED_WINDOW, WORKER_FRESH_MS } from './common.js';
 import { newId } from './ids.js';
 import type {
   ChunkRecord,
@@ -34,16 +34,13 @@ import type {
   QueueSnapshot,
   SceneHit,
   SceneInput,
-  SceneIssue,
   SceneRecord,
-  SceneTextLineRecord,
   SceneTextQuery,
   SceneUpdate,
   SimilarHit,
   SpeedStats,
   StepCompletion,
   StepRecord,
-  TagScoreRecord,
   WorkerRecord,
 } from './types.js';
 
@@ -106,28 +103,7 @@ function stepFromRow(row: Row): StepRecord {
 }
 
 function sceneFromRow(row: Row): SceneRecord {
-  return {
-    id: row.id as number,
-    scene_id: row.scene_id as string,
-    media_id: row.media_id as string,
-    job_id: row.job_id as string,
-    scene_index: row.scene_index as number,
-    start_frame: (row.start_frame as number | null) ?? null,
-    end_frame: (row.end_frame as number | null) ?? null,
-    start_time: row.start_time as number,
-    end_time: row.end_time as number,
-    time_range_formatted: (row.time_range_formatted as string | null) ?? null,
-    description: (row.description as string | null) ?? null,
-    tags: parseJson<string[]>(row.tags, []),
-    visible_text: (row.visible_text as string | null) ?? null,
-    confidence_score: (row.confidence_score as number | null) ?? null,
-    embedding_status: row.embedding_status as string,
-    thumbnail_path: (row.thumbnail_path as string | null) ?? null,
-    errors: parseJson<SceneIssue[]>(row.errors, []),
-    text_lines: parseJson<SceneTextLineRecord[] | null>(row.text_lines, null),
-    tag_scores: parseJson<TagScoreRecord[]>(row.tag_scores, []),
-    created_at: row.created_at as number,
-  };
+  return sceneOf(row, parseJson);
 }
 
 /**
