@@ -24,6 +24,7 @@ import { InputError, throwIfAborted } from '../errors.js';
 import type { FeaturePool } from '../features/pool.js';
 import { SeriesFile } from '../features/series-file.js';
 import { GRID_SIZE, HIST_BINS, SCALAR_COUNT, SCALAR_NAMES, type FeatureBatch } from '../features/types.js';
+import { seriesFromBatches } from '../detect/series.js';
 import { keyframesAtOrBefore } from '../media/chunk.js';
 import { analysisSize, checkDecodedSpan, decodeBatches, FrameTimes } from '../media/decode.js';
 import type { FfmpegPathOptions } from '../media/ffmpeg.js';
@@ -150,18 +151,8 @@ const MAGIC = 'SCK1';
 export function encodeChunk(pts: readonly number[], batches: readonly FeatureBatch[]): Buffer {
   const count = batches.reduce((n, b) => n + b.count, 0);
   if (count !== pts.length) throw new InputError('DECODE_FAILED', `The decoder reported ${pts.length} timestamps for ${count} frames`);
-  const scalars = new Float64Array(count * SCALAR_COUNT);
-  const hist = new Uint32Array(count * HIST_BINS);
-  const hash = new Uint32Array(count * 2);
-  const grid = new Uint8Array(count * GRID_SIZE);
-  let at = 0;
-  for (const b of batches) {
-    scalars.set(b.scalars.subarray(0, b.count * SCALAR_COUNT), at * SCALAR_COUNT);
-    hist.set(b.hist.subarray(0, b.count * HIST_BINS), at * HIST_BINS);
-    hash.set(b.hash.subarray(0, b.count * 2), at * 2);
-    grid.set(b.grid.subarray(0, b.count * GRID_SIZE), at * GRID_SIZE);
-    at += b.count;
-  }
+  // The chunk's features joined as one series (its times are the raw pts, stored beside them).
+  const { scalars, hist, hash, grid } = seriesFromBatches(batches, new Float64Array(0), 0);
   const header = Buffer.alloc(16);
   header.write(MAGIC, 0, 'latin1');
   header.writeUInt32LE(count, 4);
