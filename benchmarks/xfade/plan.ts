@@ -352,7 +352,10 @@ export function planXfadeClip(o: XPlanOptions): XClipPlan {
     const useReal = fits.length > 0 && (o.photos === 0 || rng.next() < 0.5);
     const source: XShot['source'] = useReal
       ? (() => {
-          const { r, j } = rng.pick(fits);
+          // The clip first, then one of its shots: clips with many long shots would fill the corpus otherwise.
+          const files = [...new Set(fits.map(({ r }) => r.file))];
+          const file = rng.pick(files);
+          const { r, j } = rng.pick(fits.filter((x) => x.r.file === file));
           return { type: 'real' as const, real: j, offset: r.start + rng.int(0, r.end - r.start + 1 - frames) };
         })()
       : { type: 'photo', photo: rng.int(0, Math.max(0, o.photos - 1)) };
