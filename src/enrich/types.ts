@@ -106,6 +106,11 @@ export interface SceneEnrichment {
   visible_text: string | null;
   /** Each line of on-screen text with when it was seen and who read it; null when OCR did not run or failed. */
   text_lines: SceneTextLine[] | null;
+  /**
+   * Where each line of `text_lines` is on the frame (fractions of its width and height, in the same order), so
+   * that lines can be matched across scenes again later (persistent lines over a video enriched in parts).
+   */
+  text_boxes?: TextBox[] | null;
   /** 0..1, see docs/confidence.md. */
   confidence_score: number;
   embedding: SceneEmbedding | null;
@@ -115,6 +120,14 @@ export interface SceneEnrichment {
   timings: Record<string, number>;
   /** The models that contributed to this scene (ids), for provenance. */
   models_used: string[];
+}
+
+/** The place of a line of text on the frame: fractions of the frame's height (top, height) and width (left, width). */
+export interface TextBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
 }
 
 /** One line of on-screen text of a scene. */

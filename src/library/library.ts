@@ -234,7 +234,7 @@ export class Library {
         this.#emit('job', { analysis_job_id: event.jobId, media_id: event.mediaId, outcome: 'failed', error_code: event.code, error_message: event.message });
         break;
       case 'chunk':
-        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, outcome: event.outcome, duration_ms: event.durationMs });
+        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, kind: event.kind, outcome: event.outcome, duration_ms: event.durationMs });
         return;
       case 'error':
         this.#emit('error', event.error);

@@ -234,8 +234,11 @@ export interface LibraryEvents {
   progress: (status: { analysis_job_id: string; media_id: string; status: string; progress_percent: number; current_step: string }) => void;
   /** A job of this process reached a terminal status or was handed back. */
   job: (event: { analysis_job_id: string; media_id: string; outcome: 'completed' | 'failed' | 'cancelled' | 'released' | 'lost'; error_code: string | null; error_message: string | null }) => void;
-  /** A chunk of a long video (any job's) was decoded in this process, or given up. */
-  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
+  /**
+   * A chunk of a long video (any job's) was done in this process, or given up; `kind` is the step it is part
+   * of: "detect" (decoding features) or "enrich" (a group of scenes).
+   */
+  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; kind: string; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
   /** A background error (database trouble in the worker loop). */
   error: (error: unknown) => void;
 }
