@@ -105,6 +105,8 @@ async function twoWorkers(open: Open, options: DefaultPipelineOptions): Promise<
   try {
     const enrichRunners = new Set<number>();
     let enrichChunks = 0;
+    const steps: string[] = [];
+    [a, b].forEach((library) => library.on('progress', (s) => steps.push(s.current_step)));
     [a, b].forEach((library, i) =>
       library.on('chunk', (e) => {
         if (e.outcome === 'done' && e.kind === 'enrich') {
@@ -116,8 +118,7 @@ async function twoWorkers(open: Open, options: DefaultPipelineOptions): Promise<
     const upload = await a.media.upload(clip);
     a.startWorkers({ concurrency: 1 });
     b.startWorkers({ concurrency: 1 });
-    const steps: string[] = [];
-    const status = await a.videoAnalysis.waitForCompletion(upload.analysis_job_id!, { timeoutMs: 600_000, pollIntervalMs: 50, maxPollIntervalMs: 100, onProgress: (s) => steps.push(s.current_step ?? '') });
+    const status = await a.videoAnalysis.waitForCompletion(upload.analysis_job_id!, { timeoutMs: 600_000 });
     assert.equal(status.status, 'completed', JSON.stringify(status));
     return { view: await viewOf(a, upload.media_id), enrichRunners, enrichChunks, steps, jobId: upload.analysis_job_id! };
   } finally {

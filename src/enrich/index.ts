@@ -49,9 +49,8 @@ export { sceneConfidence } from './confidence.js';
 export { COLOUR_LAYOUT_MODEL, COLOUR_LAYOUT_DIMENSION } from './visual.js';
 export { cosine } from './labels.js';
 
-/** The OCR line cache and the text history (persistent lines) that a set of scenes shares. */
+/** What the scenes of one enrichScenes() call share: the text history (persistent lines). */
 interface TextScope {
-  cache: LineCache;
   history: TextHistory;
 }
 
@@ -435,7 +434,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       if (plan.request.ocr.length === 0) return null;
       try {
         const samples = source.ocr();
-        const result = await readSceneText(samples, laneReaders[slot % laneReaders.length]!, { signal, detectorSide: r.textDetectorSide, cache: scope?.cache ?? lineCache });
+        const result = await readSceneText(samples, laneReaders[slot % laneReaders.length]!, { signal, detectorSide: r.textDetectorSide, cache: scope === undefined ? lineCache : new LineCache() });
         timings.ocr_det = Math.round(result.detMs * 10) / 10;
         timings.ocr_rec = Math.round(result.recMs * 10) / 10;
         if (result.mode === 'detector') used.add(PPOCR_ID);
@@ -612,6 +611,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
         return line;
       }),
       text_boxes: text === null ? null : text.lines.map((l) => ({ top: l.top, left: l.left, height: l.height, width: l.width })),
+      facts,
       confidence_score: confidence,
       embedding,
       embedding_status: embeddingStatus,
@@ -662,9 +662,11 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       const longest: EnrichSceneInput = inputs.reduce((best: EnrichSceneInput, i: EnrichSceneInput) => (i.frames.length > best.frames.length ? i : best), inputs[0]!);
       const stream = new FrameStream(videoPath, plans, streamOptions(frameDurationOf(longest.frames.map((f) => f.time)), signal));
       const results: Promise<SceneEnrichment>[] = new Array(inputs.length);
-      // This call's own line cache and text history: what the scenes read depends on this video's scenes only,
-      // not on whatever the enricher read before (another job, another video, another stretch of this one).
-      const scope: TextScope = { cache: new LineCache(), history: new TextHistory() };
+      // This call's own text history, and a line cache per scene: what a scene reads depends on its own frames
+      // only, not on whatever the enricher read before (another job, video or stretch of this one) nor on which
+      // of two scenes enriched at once reached a shared line first (a reused reading of a nearly identical crop
+      // can differ in its last digit of confidence). A line is read once per scene, not once per video.
+      const scope: TextScope = { history: new TextHistory() };
       order.forEach((i, k) => {
         const feed = stream.scene(k);
         results[i] = limit((slot) => enrichOne(inputs[i]!, feed, slot, scope));

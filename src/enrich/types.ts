@@ -3,7 +3,7 @@
  * code so that importing them costs nothing (no sharp, onnxruntime or tesseract).
  */
 
-import type { TagScore } from './describe.js';
+import type { DescribeInput, TagScore } from './describe.js';
 
 /** An 8-bit RGB image, packed row-major, 3 bytes a pixel. */
 export interface RgbImage {
@@ -111,6 +111,11 @@ export interface SceneEnrichment {
    * that lines can be matched across scenes again later (persistent lines over a video enriched in parts).
    */
   text_boxes?: TextBox[] | null;
+  /**
+   * What the description and tags were composed from (src/enrich/describe.ts), so that they can be composed
+   * again when the visible text changes (its persistent lines marked over the whole video).
+   */
+  facts?: DescribeInput;
   /** 0..1, see docs/confidence.md. */
   confidence_score: number;
   embedding: SceneEmbedding | null;

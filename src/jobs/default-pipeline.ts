@@ -19,7 +19,7 @@ import { detectScenes, resolveDetectOptions, type DetectOptions } from '../api/d
 import { withAnalysisSlot } from '../api/limit.js';
 import { detectWindowed } from '../detect/windowed.js';
 import { thumbnailName } from '../enrich/thumbnail.js';
-import type { EnrichFrame, Enricher, EnricherOptions, TextBox } from '../enrich/types.js';
+import type { EnrichFrame, Enricher, EnricherOptions } from '../enrich/types.js';
 import { AbortError, ScenescopeError, throwIfAborted } from '../errors.js';
 import { acquireFeaturePool, type PoolLease } from '../features/pool-registry.js';
 import { probe, type ProbeResult } from '../media/probe.js';
@@ -206,9 +206,9 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
       return { scenes: detected.scenes.map((scene) => ({ scene_index: scene.scene_index, thumbnail_path: files.get(scene.scene_index) ?? null, embedding_status: 'pending' })) };
     }
     const scenes = detected.scenes.map((scene) => enrichedScene(scene.scene_index, startIssues.get(scene.scene_index) ?? outcomes.get(scene.scene_index), files.get(scene.scene_index) ?? null));
-    const boxes = new Map<number, TextBox[] | null | undefined>();
-    for (const [k, v] of outcomes) if ('keyframe_time' in v) boxes.set(k, v.text_boxes);
-    markPersistentLines(scenes, boxes);
+    const enriched = new Map<number, StoredEnrichment>();
+    for (const [k, v] of outcomes) if ('keyframe_time' in v && !startIssues.has(k)) enriched.set(k, v);
+    markPersistentLines(scenes, enriched);
     // What the enrichers did without (one per host that ran a part), each listed once.
     const degraded = new Map<string, DegradedRecord>();
     let any = false;

@@ -10,9 +10,9 @@
  *   measures come from the detect step and live in the holder's job folder (frames-file.ts), which other hosts
  *   do not see: the holder stores each chunk's share (20 bytes a frame) with the chunk in the database
  *   ({@link encodeFramesInput}), so any host reads the same float32 values the holder would.
- * - What is shared across scenes is made per chunk or redone by the holder: every enrichScenes() call has its
- *   own OCR line cache (a chunk starts with an empty one; see docs/library.md for the one consequence) and
- *   persistent lines (a logo in three scenes or more) are marked by the holder over all the scenes of the video
+ * - Nothing a scene reads depends on the other scenes: the OCR line cache is per scene (enrichScenes), and the
+ *   one thing that does span scenes, persistent lines (a logo in three scenes or more) and the visible text,
+ *   description and tags that follow from them, is redone by the holder over all the scenes of the video
  *   ({@link markPersistentLines}), in both the chunked and the one-worker path.
  * - Thumbnails are encoded where the chunk runs and travel in its result; the holder writes them under the same
  *   names in its job folder, so the stored assets are byte-identical.
@@ -20,7 +20,8 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Boundary, Scene } from '../detect/types.js';
-import type { EnrichFrame, SceneEnrichment, TextBox } from '../enrich/types.js';
+import { describeScene, sceneTags, sceneTagScores, type DescribeInput } from '../enrich/describe.js';
+import type { EnrichFrame, SceneEnrichment } from '../enrich/types.js';
 import { TextHistory, visibleText, type TimedLine } from '../enrich/text.js';
 import { ScenescopeError } from '../errors.js';
 import type { DegradedRecord, SceneIssue } from '../store/types.js';
@@ -176,16 +177,18 @@ export function enrichedScene(scene_index: number, outcome: StoredEnrichment | S
 
 /**
  * Mark the persistent lines (the same line at the same place in three scenes or more over five seconds: a
- * logo, a ticker) over all the scenes of a video, in scene order, and put them after each scene's own lines in
- * its visible text. Mutates `scenes`. The enricher marks lines as the scenes come, so the first scenes of a logo
- * keep it among their own lines and a video enriched in parts would only see each part's: redone here over the
- * whole video, the result depends on the scenes' lines alone. A scene without line places is left as it is.
+ * logo, a ticker) over all the scenes of a video, in scene order, put them after each scene's own lines in its
+ * visible text, and compose the description and tags again from the scene's facts with that text. Mutates
+ * `scenes`. The enricher marks lines as the scenes come, so the first scenes of a logo keep it among their own
+ * lines, and a video enriched in parts would only see each part's: redone here over the whole video, the
+ * result depends on the scenes' own readings alone. A scene without line places (or without text) is left as
+ * it is.
  */
-export function markPersistentLines(scenes: readonly EnrichedScene[], boxes: ReadonlyMap<number, readonly TextBox[] | null | undefined>): void {
+export function markPersistentLines(scenes: readonly EnrichedScene[], outcomes: ReadonlyMap<number, Pick<StoredEnrichment, 'text_boxes' | 'facts'>>): void {
   const history = new TextHistory();
   const marked: { scene: EnrichedScene; lines: TimedLine[] }[] = [];
   for (const scene of [...scenes].sort((a, b) => a.scene_index - b.scene_index)) {
-    const places = boxes.get(scene.scene_index);
+    const places = outcomes.get(scene.scene_index)?.text_boxes;
     const textLines = scene.text_lines;
     if (textLines === null || textLines === undefined || places === null || places === undefined || places.length !== textLines.length) continue;
     const lines: TimedLine[] = textLines.map((l, i) => ({ text: l.text, confidence: l.confidence, engine: l.engine as TimedLine['engine'], first_seen: l.first_seen, last_seen: l.last_seen, seen: 1, persistent: false, ...places[i]! }));
@@ -195,5 +198,11 @@ export function markPersistentLines(scenes: readonly EnrichedScene[], boxes: Rea
   for (const { scene, lines } of marked) {
     scene.text_lines = scene.text_lines!.map((l, i) => ({ ...l, persistent: lines[i]!.persistent }));
     scene.visible_text = visibleText(lines);
+    const facts = outcomes.get(scene.scene_index)?.facts;
+    if (facts === undefined) continue;
+    const input: DescribeInput = { ...facts, text: scene.visible_text };
+    scene.description = describeScene(input);
+    scene.tags = sceneTags(input);
+    scene.tag_scores = sceneTagScores(input);
   }
 }

@@ -412,10 +412,18 @@ export class JobRunner {
           this.#interrupt(entry, 'lost');
           throw signal.reason;
         }
+        let reported = -1;
         for (;;) {
           if (signal.aborted) throw signal.reason;
           const mine = await this.#store.claimChunk({ workerId: this.workerId, leaseMs: this.#leaseMs, jobIds: [entry.jobId] });
           if (mine !== null) {
+            // Say how far the chunks are before this one runs here (the holder reports nothing meanwhile).
+            if (onProgress !== undefined) {
+              const all = await this.#store.listChunks(entry.jobId);
+              const finished = all.filter((c) => c.status === 'done').length;
+              if (finished !== reported) onProgress(finished, all.length, finished / Math.max(1, all.length));
+              reported = finished;
+            }
             await this.#runChunk(mine, new AbortController(), signal);
             continue;
           }
