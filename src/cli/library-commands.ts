@@ -390,7 +390,8 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       log({ event: 'stopping', reason, grace_ms: grace }, `stopping (${reason}); running jobs checkpoint within ${grace} ms`);
-      library.close({ graceMs: grace }).then(
+      // A --pipeline module is this process's to release (its models and threads would keep it alive).
+      library.close({ graceMs: grace }).then(() => pipeline?.close?.()).then(
         () => {
           process.removeListener('SIGTERM', force);
           process.removeListener('SIGINT', force);
