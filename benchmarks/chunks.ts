@@ -137,6 +137,9 @@ try {
         enrich_wall_ratio_to_one_pass: round(run.enrichWall / one.enrichWall),
         job_cpu_seconds: round(run.cpu),
         job_wall_seconds: round(run.wall),
+        // The busiest worker's CPU over the whole job (probe, detect, enrich): its wall time with a core per worker.
+        job_max_worker_cpu_seconds: round(run.maxWorkerCpu),
+        job_critical_path_ratio_to_one_pass: round(run.maxWorkerCpu / one.cpu),
         enrichment_equal_one_pass: run.sceneData === one.sceneData && run.scenes === one.scenes,
         load_average_1m: round(loadavg()[0]!),
       });

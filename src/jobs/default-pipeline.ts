@@ -20,7 +20,7 @@ import { withAnalysisSlot } from '../api/limit.js';
 import { detectWindowed } from '../detect/windowed.js';
 import { thumbnailName } from '../enrich/thumbnail.js';
 import type { EnrichFrame, Enricher, EnricherOptions } from '../enrich/types.js';
-import { AbortError, ScenescopeError, throwIfAborted } from '../errors.js';
+import { AbortError, InputError, ScenescopeError, throwIfAborted } from '../errors.js';
 import { acquireFeaturePool, type PoolLease } from '../features/pool-registry.js';
 import { probe, type ProbeResult } from '../media/probe.js';
 import type { DegradedRecord, SceneIssue } from '../store/types.js';
@@ -294,6 +294,10 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
     await ctx.extendLease?.(Math.min(600_000, 30_000 + frames));
     const file = await mergeChunks(probed, count, read, ctx.signal);
     try {
+      // The frame budget is the whole video's: each chunk was held to it, the merged series is too.
+      if (detectOptions.maxFrames !== undefined && file.count > detectOptions.maxFrames) {
+        throw new InputError('BUDGET_EXCEEDED', `${path.basename(probed.path)}: more than the ${detectOptions.maxFrames} frames of its budget (maxFrames)`, { details: { path: probed.path, maxFrames: detectOptions.maxFrames } });
+      }
       const detection = detectWindowed({ count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() }, detectOptions);
       if (full) {
         await mkdir(ctx.assetsDir, { recursive: true });
@@ -377,6 +381,8 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
           skipLoopFilter: detectOptions.skipLoopFilter,
           batchFrames: detectOptions.batchFrames,
           workerThreads: detectOptions.workerThreads,
+          maxFrames: detectOptions.maxFrames,
+          timeLimitMs: detectOptions.timeLimitMs,
           signal: ctx.signal,
           onProgress: (frames, expected) => ctx.onProgress(expected === null ? 0 : frames / expected),
         }),

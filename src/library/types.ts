@@ -57,6 +57,17 @@ export interface LibraryOptions {
    * Default 600 (10 minutes). Used by the default pipeline.
    */
   chunkSeconds?: number;
+  /**
+   * Decode budget of every job's detect step (the default pipeline's): a video that decodes more frames than
+   * this fails with BUDGET_EXCEEDED (a decode bomb: a tiny file that claims hours of 8K). Chunked videos are held
+   * to it per chunk and once merged. Default: no limit.
+   */
+  maxFrames?: number;
+  /**
+   * Decode budget in milliseconds of wall clock: one pass, or each chunk of a chunked video, that decodes longer
+   * fails with BUDGET_EXCEEDED. Default: no limit.
+   */
+  timeLimitMs?: number;
 }
 
 /** Options of media.upload(). */
