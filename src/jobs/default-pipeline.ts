@@ -11,6 +11,9 @@
  *   enricher that cannot start at all (broken installation) leaves every scene with a thumbnail, null text,
  *   embedding_status "failed" and the reason.
  *   With `enrichment: 'thumbnails'` only the thumbnails are made (text null, embedding_status "pending").
+ *   A video the detect step chunks is enriched in chunks too: groups of scenes that any worker enriches,
+ *   merged here in scene order (enrich-chunks.ts). Either way persistent lines are marked over all the scenes
+ *   at the end, so the result does not depend on how the scenes were shared out.
  */
 import path from 'node:path';
 import { tmpdir } from 'node:os';
@@ -76,6 +79,29 @@ function issueOf(error: unknown, stage: string): SceneIssue {
   return { stage, code: error instanceof ScenescopeError ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
+/** A set of scenes to enrich (the whole video, or an enrich chunk's scenes). */
+interface Group {
+  mediaPath: string;
+  signal: AbortSignal;
+  frameRate: number;
+  scenes: readonly EnrichChunkScene[];
+  /** The scenes' per-frame measures, or null (then keyframes are the scenes' middles). */
+  frames: ((start: number, end: number) => EnrichFrame[]) | null;
+  /** Where the thumbnails go. */
+  dir: string;
+  mode: 'full' | 'thumbnails';
+  onProgress(fraction: number, text: string): void;
+}
+/** What enriching a {@link Group} gives. */
+interface GroupResult {
+  outcomes: Map<number, StoredEnrichment | SceneIssue>;
+  /** Thumbnail files by scene_index (null: none could be made). */
+  files: Map<number, string | null>;
+  /** The enricher could not start: every scene has this issue. */
+  startIssue: SceneIssue | null;
+  degraded: DegradedRecord[] | null;
+}
+
 /** Build the default pipeline. */
 export function createDefaultPipeline(options: DefaultPipelineOptions = {}): AnalysisPipeline {
   const paths: { ffmpegPath?: string; ffprobePath?: string } = {
@@ -107,27 +133,6 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
     return degradedFeatures(engine.models(), dir === undefined ? undefined : path.resolve(dir));
   };
 
-  /** A set of scenes to enrich (the whole video, or an enrich chunk's scenes). */
-  interface Group {
-    mediaPath: string;
-    signal: AbortSignal;
-    frameRate: number;
-    scenes: readonly EnrichChunkScene[];
-    /** The scenes' per-frame measures, or null (then keyframes are the scenes' middles). */
-    frames: ((start: number, end: number) => EnrichFrame[]) | null;
-    /** Where the thumbnails go. */
-    dir: string;
-    mode: 'full' | 'thumbnails';
-    onProgress(fraction: number, text: string): void;
-  }
-  interface GroupResult {
-    outcomes: Map<number, StoredEnrichment | SceneIssue>;
-    /** Thumbnail files by scene_index (null: none could be made). */
-    files: Map<number, string | null>;
-    /** The enricher could not start: every scene has this issue. */
-    startIssue: SceneIssue | null;
-    degraded: DegradedRecord[] | null;
-  }
 
   /**
    * Enrich a group of scenes: one decoding pass over their stretch for the enricher, then a thumbnail per scene
