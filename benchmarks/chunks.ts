@@ -10,7 +10,11 @@
  * machine the wall time mostly measures the other processes), the ratios to the one pass, and whether the
  * scenes equal the one pass's. Prints JSON lines. Not in `npm test`.
  *
- *   node dist/benchmarks/chunks.js [--minutes 20] [--span 300] [--workers 1,2,4] [--size 640x360] [--keep]
+ * With `--enrich`, every trial runs twice, `--type full` (the scene enricher with the models of `--models`,
+ * default ../shared/models, captions off) and `--type scenes`, and the enrich step's CPU is the difference of
+ * the two runs' worker CPU; its wall time is the enrich step's duration in job_steps.
+ *
+ *   node dist/benchmarks/chunks.js [--minutes 20] [--span 300] [--workers 1,2,4] [--size 640x360] [--enrich [--models DIR]] [--keep]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,8 +32,11 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1,2,4' },
     size: { type: 'string', default: '640x360' },
     keep: { type: 'boolean', default: false },
+    enrich: { type: 'boolean', default: false },
+    models: { type: 'string', default: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'models') },
   },
 });
+const enrich = values.enrich === true;
 const minutes = Number(values.minutes);
 const span = Number(values.span);
 const workerCounts = String(values.workers).split(',').map(Number);
@@ -75,14 +82,22 @@ async function runWorkers(library: string, count: number, pipeline: string): Pro
 function pipelineModule(chunkSeconds: number): string {
   const file = path.join(root, `pipeline-${chunkSeconds}.mjs`);
   const url = pathToFileURL(path.join(dist, 'src', 'jobs', 'default-pipeline.js')).href;
-  writeFileSync(file, `import { createDefaultPipeline } from ${JSON.stringify(url)};\nexport default createDefaultPipeline({ detect: { decoderThreads: 1, workerThreads: 1 }, chunkSeconds: ${chunkSeconds}, enrichment: 'thumbnails' });\n`);
+  const enrichment = enrich ? `enricher: { modelsDir: ${JSON.stringify(String(values.models))}, caption: false, concurrency: 1 }` : `enrichment: 'thumbnails'`;
+  writeFileSync(file, `import { createDefaultPipeline } from ${JSON.stringify(url)};\nexport default createDefaultPipeline({ detect: { decoderThreads: 1, workerThreads: 1 }, chunkSeconds: ${chunkSeconds}, ${enrichment} });\n`);
   return file;
 }
 
-async function trial(clip: string, name: string, workers: number, chunkSeconds: number): Promise<{ wall: number; cpu: number; maxWorkerCpu: number; scenes: string }> {
+/** Runs trial() with `--type full` and `--type scenes`: the enrich step's CPU is the difference. */
+async function enrichTrial(clip: string, name: string, workers: number, chunkSeconds: number): Promise<{ wall: number; cpu: number; maxWorkerCpu: number; scenes: string; enrichCpu: number; enrichWall: number; sceneData: string }> {
+  const full = await trial(clip, `${name}-full`, workers, chunkSeconds, 'full');
+  const scenes = await trial(clip, `${name}-scenes`, workers, chunkSeconds, 'scenes');
+  return { ...full, enrichCpu: full.cpu - scenes.cpu, enrichWall: full.enrichWall };
+}
+
+async function trial(clip: string, name: string, workers: number, chunkSeconds: number, type: 'full' | 'scenes' = 'scenes'): Promise<{ wall: number; cpu: number; maxWorkerCpu: number; scenes: string; enrichWall: number; sceneData: string }> {
   const file = path.join(root, `${name}.db`);
   const library = await openLibrary({ path: file, workers: 0 });
-  const upload = await library.media.upload(clip, { analysisType: 'scenes' });
+  const upload = await library.media.upload(clip, { analysisType: type });
   await library.close();
   const t0 = performance.now();
   const perWorker = await runWorkers(file, workers, pipelineModule(chunkSeconds));
@@ -90,10 +105,14 @@ async function trial(clip: string, name: string, workers: number, chunkSeconds: 
   const wall = (performance.now() - t0) / 1000;
   const reader = await openLibrary({ path: file, workers: 0, create: false });
   const status = await reader.videoAnalysis.getStatus(upload.analysis_job_id!);
-  const scenes = (await reader.videoScenes.list(upload.media_id, { limit: 10_000 })).items.map((s) => `${s.start_time}-${s.end_time}`).join(',');
+  const items = (await reader.videoScenes.list(upload.media_id, { limit: 10_000 })).items;
+  const scenes = items.map((s) => `${s.start_time}-${s.end_time}`).join(',');
+  // The enrichment as stored (thumbnail bytes aside), to check that chunking left it unchanged.
+  const sceneData = JSON.stringify(items.map((s) => [s.description, s.tags, s.visible_text, s.confidence_score, s.embedding_status, s.text_lines, s.tag_scores, path.basename(s.thumbnail_url ?? '')]));
+  const enrichWall = ((await reader.store.getSteps(upload.analysis_job_id!)).find((step) => step.step === 'enrich')?.duration_ms ?? 0) / 1000;
   await reader.close();
   if (status.status !== 'completed') throw new Error(`${name}: job ${status.status} ${status.error_code ?? ''} ${status.error_message ?? ''}`);
-  return { wall, cpu, maxWorkerCpu: Math.max(...perWorker), scenes };
+  return { wall, cpu, maxWorkerCpu: Math.max(...perWorker), scenes, enrichWall, sceneData };
 }
 
 try {
@@ -103,6 +122,29 @@ try {
   makeClip(clip);
   print({ trial: 'make_clip', seconds: round((performance.now() - t0) / 1000) });
   t0 = performance.now();
+  if (enrich) {
+    const one = await enrichTrial(clip, 'one-pass', 1, 0);
+    print({ trial: 'enrich_one_pass', workers: 1, enrich_cpu_seconds: round(one.enrichCpu), enrich_wall_seconds: round(one.enrichWall), job_cpu_seconds: round(one.cpu), job_wall_seconds: round(one.wall), scenes: one.scenes.split(',').length, load_average_1m: round(loadavg()[0]!) });
+    for (const workers of workerCounts) {
+      const run = await enrichTrial(clip, `enrich-chunked-${workers}w`, workers, span);
+      print({
+        trial: 'enrich_chunked',
+        workers,
+        span_seconds: span,
+        enrich_cpu_seconds: round(run.enrichCpu),
+        enrich_wall_seconds: round(run.enrichWall),
+        enrich_cpu_ratio_to_one_pass: round(run.enrichCpu / one.enrichCpu),
+        enrich_wall_ratio_to_one_pass: round(run.enrichWall / one.enrichWall),
+        job_cpu_seconds: round(run.cpu),
+        job_wall_seconds: round(run.wall),
+        // The busiest worker's CPU over the whole job (probe, detect, enrich): its wall time with a core per worker.
+        job_max_worker_cpu_seconds: round(run.maxWorkerCpu),
+        job_critical_path_ratio_to_one_pass: round(run.maxWorkerCpu / one.cpu),
+        enrichment_equal_one_pass: run.sceneData === one.sceneData && run.scenes === one.scenes,
+        load_average_1m: round(loadavg()[0]!),
+      });
+    }
+  } else {
   const base = await trial(clip, 'one-pass', 1, 0);
   print({ trial: 'one_pass', workers: 1, wall_seconds: round(base.wall), cpu_seconds: round(base.cpu), scenes: base.scenes.split(',').length, load_average_1m: round(loadavg()[0]!) });
   for (const workers of workerCounts) {
@@ -122,6 +164,7 @@ try {
       scenes_equal_one_pass: run.scenes === base.scenes,
       load_average_1m: round(loadavg()[0]!),
     });
+  }
   }
 } finally {
   if (values.keep !== true) rmSync(root, { recursive: true, force: true });

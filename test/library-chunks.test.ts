@@ -147,6 +147,24 @@ suite('long videos in chunks', { skip: skip ?? false }, () => {
     }
   });
 
+  test('a decode budget (openLibrary maxFrames) holds for chunked and one-pass videos alike: BUDGET_EXCEEDED', async () => {
+    // 2250 frames: 1000 is more than any 20 s chunk (~500) but less than the merged video; 400 is less than a chunk.
+    for (const [name, chunkSeconds, maxFrames] of [['merged', SPAN, 1000], ['chunk', SPAN, 400], ['one-pass', 0, 1000]] as const) {
+      const library = await openLibrary({ path: path.join(dir, `budget-${name}.db`), workers: 1, chunkSeconds, maxFrames, pollMs: 50 });
+      try {
+        const upload = await library.media.upload(clip, { analysisType: 'scenes' });
+        await assert.rejects(library.videoAnalysis.waitForCompletion(upload.analysis_job_id!, { timeoutMs: 120_000 }), (e: unknown) => (e as { code?: string }).code === 'JOB_FAILED');
+        const status = await library.videoAnalysis.getStatus(upload.analysis_job_id!);
+        assert.equal(status.error_code, 'BUDGET_EXCEEDED', `${name}: ${status.error_message ?? ''}`);
+        assert.match(status.error_message ?? '', /maxFrames/);
+      } finally {
+        await library.close();
+      }
+    }
+    await assert.rejects(openLibrary({ path: path.join(dir, 'budget-bad.db'), workers: 0, maxFrames: 0 }), /maxFrames/);
+    await assert.rejects(openLibrary({ path: path.join(dir, 'budget-bad.db'), workers: 0, timeLimitMs: -5 }), /timeLimitMs/);
+  });
+
   test('chunkSeconds is validated at the boundary', async () => {
     assert.throws(() => createDefaultPipeline({ chunkSeconds: -1 }), /chunkSeconds/);
     await assert.rejects(openLibrary({ path: path.join(dir, 'bad.db'), workers: 0, chunkSeconds: 'ten' as unknown as number }), /Expected .* for chunkSeconds/);

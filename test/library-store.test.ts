@@ -413,6 +413,34 @@ function contract(backend: Backend): void {
     store.close();
   });
 
+  test('chunk inputs: stored with the plan, handed to every claimer, kept by the same plan, replaced by another', async () => {
+    const { store, reopen } = await backend.fresh();
+    const other = await reopen();
+    const mediaId = await addMedia(store);
+    const { job } = await store.enqueue({ mediaId, analysisType: 'full', priority: 0, maxRetries: 3 });
+    const holder = (await store.claim({ workerId: 'h', leaseMs: 5000 }))!;
+    const specs = [{ kind: 'enrich', chunk_index: 0 }, { kind: 'enrich', chunk_index: 1 }];
+    const inputs = [Buffer.from([0, 1, 2, 250, 255]), null];
+    assert.equal(await store.planChunks(job.job_id, holder.token, specs, inputs), true);
+    const a = (await other.claimChunk({ workerId: 'a', leaseMs: 60 }))!;
+    const b = (await other.claimChunk({ workerId: 'b', leaseMs: 5000 }))!;
+    assert.deepEqual([a.input, b.input], inputs);
+    // A worker that takes over an expired chunk gets the same input.
+    await sleep(150);
+    const taken = (await store.claimChunk({ workerId: 'c', leaseMs: 5000 }))!;
+    assert.deepEqual([taken.chunk_index, taken.input], [0, inputs[0]]);
+    assert.equal(await store.releaseChunk(job.job_id, 0, taken.token), true);
+    // The same plan again (a holder on a host without the inputs) keeps the stored ones.
+    assert.equal(await store.planChunks(job.job_id, holder.token, specs, [null, null]), true);
+    assert.deepEqual((await other.claimChunk({ workerId: 'a', leaseMs: 5000 }))!.input, inputs[0]);
+    // Another plan replaces chunks and inputs; listing never returns them.
+    assert.equal(await store.planChunks(job.job_id, holder.token, [{ kind: 'enrich', chunk_index: 0, other: true }], [Buffer.from('x')]), true);
+    assert.deepEqual((await other.claimChunk({ workerId: 'a', leaseMs: 5000 }))!.input, Buffer.from('x'));
+    assert.ok((await store.listChunks(job.job_id)).every((c) => !('input' in c)));
+    other.close();
+    store.close();
+  });
+
   test('integrity_check is ok after all of the above', async () => {
     const { store } = await backend.fresh();
     await completeWithText(store, await addMedia(store), [{ description: 'x', tags: ['y'], visible_text: 'z', vector: [1, 2] }]);

@@ -390,7 +390,8 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       log({ event: 'stopping', reason, grace_ms: grace }, `stopping (${reason}); running jobs checkpoint within ${grace} ms`);
-      library.close({ graceMs: grace }).then(
+      // A --pipeline module is this process's to release (its models and threads would keep it alive).
+      library.close({ graceMs: grace }).then(() => pipeline?.close?.()).then(
         () => {
           process.removeListener('SIGTERM', force);
           process.removeListener('SIGINT', force);
@@ -405,7 +406,7 @@ async function workerCommand(argv: string[], io: Io): Promise<number> {
     process.once('SIGTERM', onTerm);
     process.once('SIGINT', onTerm);
     library.on('job', (e) => log({ event: e.outcome, analysis_job_id: e.analysis_job_id, media_id: e.media_id, error_code: e.error_code }, `${e.analysis_job_id} ${e.outcome}${e.error_code ? ` [${e.error_code}] ${e.error_message ?? ''}` : ''}`));
-    library.on('chunk', (e) => log({ event: 'chunk', analysis_job_id: e.analysis_job_id, media_id: e.media_id, chunk_index: e.chunk_index, outcome: e.outcome, duration_ms: e.duration_ms }, `${e.analysis_job_id} chunk ${e.chunk_index} ${e.outcome} (${e.duration_ms} ms)`));
+    library.on('chunk', (e) => log({ event: 'chunk', analysis_job_id: e.analysis_job_id, media_id: e.media_id, chunk_index: e.chunk_index, kind: e.kind, outcome: e.outcome, duration_ms: e.duration_ms }, `${e.analysis_job_id} ${e.kind} chunk ${e.chunk_index} ${e.outcome} (${e.duration_ms} ms)`));
     library.on('error', (error) => {
       log({ event: 'error', ...(error instanceof ScenescopeError ? { error_code: error.code } : {}), message: error instanceof Error ? error.message : String(error) }, `error: ${error instanceof Error ? error.message : String(error)}`);
       // The library file was deleted or replaced: every later result would be lost. Stop, and say so.

@@ -49,6 +49,11 @@ export { sceneConfidence } from './confidence.js';
 export { COLOUR_LAYOUT_MODEL, COLOUR_LAYOUT_DIMENSION } from './visual.js';
 export { cosine } from './labels.js';
 
+/** What the scenes of one enrichScenes() call share: the text history (persistent lines). */
+interface TextScope {
+  history: TextHistory;
+}
+
 /** Model ids the enricher uses (folder names in the models folder). */
 export const ENRICH_MODEL_IDS = { classifier: 'mobilenetv2-int8', objects: 'yolox-nano', textDetector: 'ppocr-v3-det' } as const;
 /** Id under which the tesseract engine is listed by models(). */
@@ -367,8 +372,9 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
   // One set of readers per ONNX lane; a scene reads with the lane of its concurrency slot.
   const laneReaders: TextReaders[] = Array.from({ length: onnxLanes(r) }, (_, lane) => ({ detector: textDetector.value?.[lane]?.detector ?? null, recogniser: textDetector.value?.[lane]?.recogniser ?? null, tesseract: pool.value, tesseractEveryLine: everyLine }));
   const readers = laneReaders[0]!;
+  // For enrichScene() calls: shared by all of them (a subtitle running over a cut is read once, not once per
+  // scene). enrichScenes() has its own per call (see TextScope).
   const histories = new Map<string, TextHistory>();
-  // Shared by all scenes: a subtitle running over a cut is read once, not once per scene.
   const lineCache = new LineCache();
   const limit = limiter(r.concurrency);
   let closed = false;
@@ -390,7 +396,7 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
     throw new AbortError(undefined, { cause: r.signal.reason });
   }
 
-  const enrichOne = async (input: EnrichSceneInput, feed: SceneFrames | undefined, slot: number): Promise<SceneEnrichment> => {
+  const enrichOne = async (input: EnrichSceneInput, feed: SceneFrames | undefined, slot: number, scope?: TextScope): Promise<SceneEnrichment> => {
     const signals = [input.signal, r.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     const check = (): void => {
@@ -428,12 +434,12 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       if (plan.request.ocr.length === 0) return null;
       try {
         const samples = source.ocr();
-        const result = await readSceneText(samples, laneReaders[slot % laneReaders.length]!, { signal, detectorSide: r.textDetectorSide, cache: lineCache });
+        const result = await readSceneText(samples, laneReaders[slot % laneReaders.length]!, { signal, detectorSide: r.textDetectorSide, cache: scope === undefined ? lineCache : new LineCache() });
         timings.ocr_det = Math.round(result.detMs * 10) / 10;
         timings.ocr_rec = Math.round(result.recMs * 10) / 10;
         if (result.mode === 'detector') used.add(PPOCR_ID);
         if (result.mode === 'full-frame' || result.engines.includes('tesseract')) used.add(TESSERACT_ID);
-        let history = histories.get(input.videoPath);
+        let history = scope?.history ?? histories.get(input.videoPath);
         if (history === undefined) histories.set(input.videoPath, (history = new TextHistory()));
         history.observe(input.scene.scene_index, result.lines);
         result.text = visibleText(result.lines);
@@ -601,9 +607,11 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       text_lines: text === null ? null : text.lines.map((l) => {
         const line: SceneTextLine = { text: l.text, first_seen: l.first_seen, last_seen: l.last_seen, engine: l.engine, confidence: Math.round(l.confidence * 1000) / 1000, persistent: l.persistent };
         // Marked later too, should the line turn out to persist over the next scenes.
-        histories.get(input.videoPath)?.adopt(l, line);
+        (scope?.history ?? histories.get(input.videoPath))?.adopt(l, line);
         return line;
       }),
+      text_boxes: text === null ? null : text.lines.map((l) => ({ top: l.top, left: l.left, height: l.height, width: l.width })),
+      facts,
       confidence_score: confidence,
       embedding,
       embedding_status: embeddingStatus,
@@ -654,9 +662,14 @@ export async function createEnricher(options: EnricherOptions = {}): Promise<Enr
       const longest: EnrichSceneInput = inputs.reduce((best: EnrichSceneInput, i: EnrichSceneInput) => (i.frames.length > best.frames.length ? i : best), inputs[0]!);
       const stream = new FrameStream(videoPath, plans, streamOptions(frameDurationOf(longest.frames.map((f) => f.time)), signal));
       const results: Promise<SceneEnrichment>[] = new Array(inputs.length);
+      // This call's own text history, and a line cache per scene: what a scene reads depends on its own frames
+      // only, not on whatever the enricher read before (another job, video or stretch of this one) nor on which
+      // of two scenes enriched at once reached a shared line first (a reused reading of a nearly identical crop
+      // can differ in its last digit of confidence). A line is read once per scene, not once per video.
+      const scope: TextScope = { history: new TextHistory() };
       order.forEach((i, k) => {
         const feed = stream.scene(k);
-        results[i] = limit((slot) => enrichOne(inputs[i]!, feed, slot));
+        results[i] = limit((slot) => enrichOne(inputs[i]!, feed, slot, scope));
       });
       void Promise.allSettled(results).then(() => stream.close());
       return results;

@@ -3,7 +3,7 @@
  * code so that importing them costs nothing (no sharp, onnxruntime or tesseract).
  */
 
-import type { TagScore } from './describe.js';
+import type { DescribeInput, TagScore } from './describe.js';
 
 /** An 8-bit RGB image, packed row-major, 3 bytes a pixel. */
 export interface RgbImage {
@@ -106,6 +106,16 @@ export interface SceneEnrichment {
   visible_text: string | null;
   /** Each line of on-screen text with when it was seen and who read it; null when OCR did not run or failed. */
   text_lines: SceneTextLine[] | null;
+  /**
+   * Where each line of `text_lines` is on the frame (fractions of its width and height, in the same order), so
+   * that lines can be matched across scenes again later (persistent lines over a video enriched in parts).
+   */
+  text_boxes?: TextBox[] | null;
+  /**
+   * What the description and tags were composed from (src/enrich/describe.ts), so that they can be composed
+   * again when the visible text changes (its persistent lines marked over the whole video).
+   */
+  facts?: DescribeInput;
   /** 0..1, see docs/confidence.md. */
   confidence_score: number;
   embedding: SceneEmbedding | null;
@@ -115,6 +125,14 @@ export interface SceneEnrichment {
   timings: Record<string, number>;
   /** The models that contributed to this scene (ids), for provenance. */
   models_used: string[];
+}
+
+/** The place of a line of text on the frame: fractions of the frame's height (top, height) and width (left, width). */
+export interface TextBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
 }
 
 /** One line of on-screen text of a scene. */

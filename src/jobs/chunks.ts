@@ -49,6 +49,10 @@ export interface ChunkFeatureOptions extends FfmpegPathOptions {
   skipLoopFilter: boolean;
   batchFrames: number;
   workerThreads: number;
+  /** The whole video's frame budget: a chunk that decodes more fails with BUDGET_EXCEEDED. */
+  maxFrames?: number | undefined;
+  /** The chunk's decode time budget (ms). */
+  timeLimitMs?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Frames done so far, and the chunk's expected frame count. */
   onProgress?: ((frames: number, expected: number | null) => void) | undefined;
@@ -118,6 +122,8 @@ export async function computeChunk(probed: ProbeResult, spec: ChunkSpec, pool: F
       batchFrames: options.batchFrames,
       ffmpegPath: options.ffmpegPath,
       ffprobePath: options.ffprobePath,
+      maxFrames: options.maxFrames,
+      timeLimitMs: options.timeLimitMs,
       signal: options.signal,
       ptsWindow: { seekSeconds: spec.seek_seconds, startPts: spec.start_pts, endPts: spec.end_pts },
     })) {

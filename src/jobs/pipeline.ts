@@ -73,7 +73,11 @@ export interface StepContext {
 
 /** See {@link StepContext.chunks}. */
 export interface ChunkScheduler {
-  run(specs: readonly unknown[], onProgress?: (done: number, total: number, fraction: number) => void): Promise<{ count: number; read(index: number): Promise<Buffer> }>;
+  /**
+   * `inputs[i]`: bytes stored with chunk i for whoever claims it ({@link ChunkContext.input}), for what only
+   * this host has (files of the job's folder are not shared between hosts).
+   */
+  run(specs: readonly unknown[], onProgress?: (done: number, total: number, fraction: number) => void, inputs?: readonly (Buffer | null)[]): Promise<{ count: number; read(index: number): Promise<Buffer> }>;
 }
 
 /** What a chunk run gets. */
@@ -82,6 +86,8 @@ export interface ChunkContext {
   mediaId: string;
   jobId: string;
   chunkIndex: number;
+  /** The bytes the step stored with the chunk (see {@link ChunkScheduler.run}), or null. */
+  input: Buffer | null;
   /** Fires on cancel, a lost chunk lease, shutdown or close. */
   signal: AbortSignal;
   /** Progress within the chunk, 0..1. */
@@ -240,7 +246,8 @@ export function stepEffects(step: StepName | string, output: unknown): { effects
       scenes_with_errors: enriched.filter((scene) => (scene.errors?.length ?? 0) > 0).length,
     };
     const degraded = Array.isArray(output.degraded) ? (output.degraded as DegradedRecord[]) : undefined;
-    return { effects: { sceneUpdates: updates, ...(degraded !== undefined ? { degraded } : {}) }, stored };
+    // The chunks its scenes were enriched in are merged into this output: dropped in the same transaction.
+    return { effects: { sceneUpdates: updates, clearChunks: true, ...(degraded !== undefined ? { degraded } : {}) }, stored };
   }
   return { effects: {}, stored: output ?? null };
 }

@@ -34,7 +34,7 @@ export type RunnerEvent =
   | { type: 'completed' | 'cancelled' | 'released' | 'lost'; jobId: string; mediaId: string }
   | { type: 'failed'; jobId: string; mediaId: string; code: string; message: string }
   /** A chunk of a job (a stretch of a long video) was done here. */
-  | { type: 'chunk'; jobId: string; mediaId: string; chunkIndex: number; durationMs: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled' }
+  | { type: 'chunk'; jobId: string; mediaId: string; chunkIndex: number; kind: string; durationMs: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled' }
   | { type: 'error'; error: unknown }
   /** Nothing runs here and the queue has no pending, running or orphaned job (of this runner's jobIds, if set). */
   | { type: 'idle' };
@@ -330,7 +330,9 @@ export class JobRunner {
    * result or its failure. A shutdown gives it back to the queue.
    */
   async #runChunk(chunk: ClaimedChunk, controller: AbortController, outer?: AbortSignal): Promise<void> {
-    const base = { jobId: chunk.job_id, mediaId: chunk.media_id, chunkIndex: chunk.chunk_index };
+    // Which step the chunk is part of: its spec's `kind` ("enrich"), else "detect".
+    const kind = typeof (chunk.spec as { kind?: unknown } | null)?.kind === 'string' ? String((chunk.spec as { kind: string }).kind) : 'detect';
+    const base = { jobId: chunk.job_id, mediaId: chunk.media_id, chunkIndex: chunk.chunk_index, kind };
     const started = this.#now();
     const onOuterAbort = (): void => controller.abort(outer?.reason);
     outer?.addEventListener('abort', onOuterAbort, { once: true });
@@ -369,6 +371,7 @@ export class JobRunner {
         mediaId: chunk.media_id,
         jobId: chunk.job_id,
         chunkIndex: chunk.chunk_index,
+        input: chunk.input,
         signal: controller.signal,
         onProgress: (f) => {
           if (Number.isFinite(f)) fraction = Math.max(fraction, Math.min(1, f));
@@ -403,16 +406,24 @@ export class JobRunner {
   /** The chunk scheduler of a running job: plan, work on its chunks here, wait for the others. */
   #chunkScheduler(entry: RunningJob): ChunkScheduler {
     return {
-      run: async (specs, onProgress) => {
+      run: async (specs, onProgress, inputs) => {
         const signal = entry.controller.signal;
-        if (!(await this.#store.planChunks(entry.jobId, entry.token, specs))) {
+        if (!(await this.#store.planChunks(entry.jobId, entry.token, specs, inputs))) {
           this.#interrupt(entry, 'lost');
           throw signal.reason;
         }
+        let reported = -1;
         for (;;) {
           if (signal.aborted) throw signal.reason;
           const mine = await this.#store.claimChunk({ workerId: this.workerId, leaseMs: this.#leaseMs, jobIds: [entry.jobId] });
           if (mine !== null) {
+            // Say how far the chunks are before this one runs here (the holder reports nothing meanwhile).
+            if (onProgress !== undefined) {
+              const all = await this.#store.listChunks(entry.jobId);
+              const finished = all.filter((c) => c.status === 'done').length;
+              if (finished !== reported) onProgress(finished, all.length, finished / Math.max(1, all.length));
+              reported = finished;
+            }
             await this.#runChunk(mine, new AbortController(), signal);
             continue;
           }

@@ -88,6 +88,24 @@ export async function writeSceneThumbnails(videoPath: string, scenes: readonly T
 }
 
 /**
+ * Write thumbnail bytes made elsewhere (an enrich chunk on another worker) as `dir/name`, through a temporary
+ * name; returns the absolute path.
+ */
+export async function writeThumbnailFile(dir: string, name: string, bytes: Buffer): Promise<string> {
+  const file = path.join(dir, name);
+  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await mkdir(dir, { recursive: true });
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  return file;
+}
+
+/**
  * Write a poster JPEG for a video (a frame at 10 % of its length, at most 10 s in) to `file`. Returns false
  * when no frame could be decoded.
  */

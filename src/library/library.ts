@@ -12,7 +12,7 @@ import { createDefaultPipeline, resolveChunkSeconds } from '../jobs/default-pipe
 import type { AnalysisPipeline } from '../jobs/pipeline.js';
 import { JobRunner, type RunnerEvent } from '../jobs/runner.js';
 import type { LibraryStore, WorkerRecord } from '../store/types.js';
-import { bool, integerIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
+import { bool, integerIn, numberIn, oneOf, opt, plainOptions, string } from '../util/validate.js';
 import { VideoAnalysisApi } from './analysis.js';
 import type { LibraryContext } from './context.js';
 import { exportCsv, exportEdl, exportJson, exportVtt, type ExportInput } from './export.js';
@@ -23,7 +23,7 @@ import { toLibraryScene } from './records.js';
 import { SearchApi, VideoScenesApi } from './scenes.js';
 import { EXPORT_FORMATS, type ExportFormat, type LibraryEvents, type LibraryOptions } from './types.js';
 
-const OPTION_KEYS = ['path', 'database', 'create', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath', 'chunkSeconds'] as const;
+const OPTION_KEYS = ['path', 'database', 'create', 'store', 'assetsDir', 'workers', 'pipeline', 'maxRetries', 'leaseMs', 'heartbeatMs', 'pollMs', 'busyTimeoutMs', 'ffmpegPath', 'ffprobePath', 'chunkSeconds', 'maxFrames', 'timeLimitMs'] as const;
 
 interface ResolvedLibraryOptions {
   /** The SQLite file, or the server URL without its password. */
@@ -42,6 +42,8 @@ interface ResolvedLibraryOptions {
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
   chunkSeconds: number;
+  maxFrames: number | undefined;
+  timeLimitMs: number | undefined;
 }
 
 function resolveLibraryOptions(input: unknown): ResolvedLibraryOptions {
@@ -82,6 +84,8 @@ function resolveLibraryOptions(input: unknown): ResolvedLibraryOptions {
     pollMs: opt(o, 'pollMs', 500, (n, v) => integerIn(n, v, 10, 60_000)),
     busyTimeoutMs: opt(o, 'busyTimeoutMs', 5000, (n, v) => integerIn(n, v, 0, 600_000)),
     chunkSeconds: resolveChunkSeconds(o.chunkSeconds),
+    maxFrames: opt<number | undefined>(o, 'maxFrames', undefined, (n, v) => integerIn(n, v, 1, Number.MAX_SAFE_INTEGER)),
+    timeLimitMs: opt<number | undefined>(o, 'timeLimitMs', undefined, (n, v) => numberIn(n, v, 1, 2 ** 31 - 1)),
     ffmpegPath: opt<string | undefined>(o, 'ffmpegPath', undefined, string),
     ffprobePath: opt<string | undefined>(o, 'ffprobePath', undefined, string),
   };
@@ -137,7 +141,8 @@ export class Library {
       ...(options.ffprobePath !== undefined ? { ffprobePath: options.ffprobePath } : {}),
     };
     this.#ownsPipeline = options.pipeline === undefined;
-    this.#pipeline = options.pipeline ?? createDefaultPipeline({ ...ffmpeg, chunkSeconds: options.chunkSeconds });
+    const budget = { ...(options.maxFrames !== undefined ? { maxFrames: options.maxFrames } : {}), ...(options.timeLimitMs !== undefined ? { timeLimitMs: options.timeLimitMs } : {}) };
+    this.#pipeline = options.pipeline ?? createDefaultPipeline({ ...ffmpeg, chunkSeconds: options.chunkSeconds, detect: budget });
     const ctx: LibraryContext = {
       store,
       assetsDir: this.assetsDir,
@@ -234,7 +239,7 @@ export class Library {
         this.#emit('job', { analysis_job_id: event.jobId, media_id: event.mediaId, outcome: 'failed', error_code: event.code, error_message: event.message });
         break;
       case 'chunk':
-        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, outcome: event.outcome, duration_ms: event.durationMs });
+        this.#emit('chunk', { analysis_job_id: event.jobId, media_id: event.mediaId, chunk_index: event.chunkIndex, kind: event.kind, outcome: event.outcome, duration_ms: event.durationMs });
         return;
       case 'error':
         this.#emit('error', event.error);

@@ -57,6 +57,17 @@ export interface LibraryOptions {
    * Default 600 (10 minutes). Used by the default pipeline.
    */
   chunkSeconds?: number;
+  /**
+   * Decode budget of every job's detect step (the default pipeline's): a video that decodes more frames than
+   * this fails with BUDGET_EXCEEDED (a decode bomb: a tiny file that claims hours of 8K). Chunked videos are held
+   * to it per chunk and once merged. Default: no limit.
+   */
+  maxFrames?: number;
+  /**
+   * Decode budget in milliseconds of wall clock: one pass, or each chunk of a chunked video, that decodes longer
+   * fails with BUDGET_EXCEEDED. Default: no limit.
+   */
+  timeLimitMs?: number;
 }
 
 /** Options of media.upload(). */
@@ -234,8 +245,11 @@ export interface LibraryEvents {
   progress: (status: { analysis_job_id: string; media_id: string; status: string; progress_percent: number; current_step: string }) => void;
   /** A job of this process reached a terminal status or was handed back. */
   job: (event: { analysis_job_id: string; media_id: string; outcome: 'completed' | 'failed' | 'cancelled' | 'released' | 'lost'; error_code: string | null; error_message: string | null }) => void;
-  /** A chunk of a long video (any job's) was decoded in this process, or given up. */
-  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
+  /**
+   * A chunk of a long video (any job's) was done in this process, or given up; `kind` is the step it is part
+   * of: "detect" (decoding features) or "enrich" (a group of scenes).
+   */
+  chunk: (event: { analysis_job_id: string; media_id: string; chunk_index: number; kind: string; outcome: 'done' | 'failed' | 'released' | 'lost' | 'cancelled'; duration_ms: number }) => void;
   /** A background error (database trouble in the worker loop). */
   error: (error: unknown) => void;
 }

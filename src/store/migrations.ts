@@ -206,6 +206,15 @@ CREATE TABLE job_chunks (
 CREATE INDEX job_chunks_claim ON job_chunks(status, lease_expires_at);
 `,
   },
+  {
+    version: 4,
+    name: 'chunk inputs: what a chunk needs from its holder, readable on any host',
+    sql: `
+-- Bytes the holder hands to whoever claims the chunk (an enrich chunk's per-frame measures, which live in the
+-- holder's job folder, on its disk only). Kept apart from spec so that listing a job's chunks stays small.
+ALTER TABLE job_chunks ADD COLUMN input BLOB;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -662,7 +662,7 @@ export class PgLibraryStore implements LibraryStore {
     });
   }
 
-  async planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean> {
+  async planChunks(jobId: string, token: string, specs: readonly unknown[], inputs?: readonly (Buffer | null)[]): Promise<boolean> {
     return this.#tx(async (c) => {
       const held = await this.#q(`SELECT job_id FROM jobs WHERE job_id = $1 AND claim_token = $2 AND status IN ${RUNNING} FOR UPDATE`, [jobId, token], c);
       if (held.length === 0) return false;
@@ -680,6 +680,10 @@ export class PgLibraryStore implements LibraryStore {
         [jobId, specs.map((spec) => JSON.stringify(spec))],
         c,
       );
+      for (let i = 0; i < specs.length; i++) {
+        const input = inputs?.[i];
+        if (input !== undefined && input !== null) await this.#q('UPDATE job_chunks SET input = $1 WHERE job_id = $2 AND chunk_index = $3', [input, jobId, i], c);
+      }
       return true;
     });
   }
@@ -697,14 +701,14 @@ export class PgLibraryStore implements LibraryStore {
          UPDATE job_chunks k SET status = 'running', worker_id = $2, claim_token = $3, lease_expires_at = ${NOW} + $4, progress = 0,
            attempts = k.attempts + 1, updated_at = ${NOW}
          FROM candidate WHERE k.job_id = candidate.job_id AND k.chunk_index = candidate.chunk_index
-         RETURNING k.job_id, k.chunk_index, k.spec`,
+         RETURNING k.job_id, k.chunk_index, k.spec, k.input`,
         [only, options.workerId, token, Math.round(options.leaseMs)],
         c,
       );
       const row = rows[0];
       if (row === undefined) return null;
       const media = (await this.#q('SELECT m.media_id, m.file_path FROM jobs j JOIN media m ON m.media_id = j.media_id WHERE j.job_id = $1', [row.job_id], c))[0]!;
-      return { job_id: row.job_id as string, media_id: media.media_id as string, file_path: media.file_path as string, chunk_index: row.chunk_index as number, spec: row.spec ?? null, token };
+      return { job_id: row.job_id as string, media_id: media.media_id as string, file_path: media.file_path as string, chunk_index: row.chunk_index as number, spec: row.spec ?? null, input: (row.input as Buffer | null) ?? null, token };
     });
   }
 

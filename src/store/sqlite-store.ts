@@ -565,7 +565,7 @@ export class SqliteLibraryStore implements LibraryStore {
     });
   }
 
-  async planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean> {
+  async planChunks(jobId: string, token: string, specs: readonly unknown[], inputs?: readonly (Buffer | null)[]): Promise<boolean> {
     return this.#write(() => {
       const held = this.#sql(`SELECT job_id FROM jobs WHERE job_id = ? AND claim_token = ? AND status IN ${RUNNING}`).get(jobId, token);
       if (held === undefined) return false;
@@ -578,8 +578,8 @@ export class SqliteLibraryStore implements LibraryStore {
         return true;
       }
       this.#sql('DELETE FROM job_chunks WHERE job_id = ?').run(jobId);
-      const insert = this.#sql(`INSERT INTO job_chunks (job_id, chunk_index, spec, status, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
-      wanted.forEach((spec, i) => insert.run(jobId, i, spec, now));
+      const insert = this.#sql(`INSERT INTO job_chunks (job_id, chunk_index, spec, input, status, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`);
+      wanted.forEach((spec, i) => insert.run(jobId, i, spec, inputs?.[i] ?? null, now));
       return true;
     });
   }
@@ -589,7 +589,7 @@ export class SqliteLibraryStore implements LibraryStore {
       const now = this.#now();
       const only = options.jobIds === undefined ? null : JSON.stringify(options.jobIds);
       const candidate = this.#sql(
-        `SELECT c.job_id, c.chunk_index, c.spec, j.media_id, m.file_path FROM job_chunks c JOIN jobs j ON j.job_id = c.job_id JOIN media m ON m.media_id = j.media_id
+        `SELECT c.job_id, c.chunk_index, c.spec, c.input, j.media_id, m.file_path FROM job_chunks c JOIN jobs j ON j.job_id = c.job_id JOIN media m ON m.media_id = j.media_id
          WHERE (c.status = 'pending' OR (c.status = 'running' AND c.lease_expires_at < @now)) AND j.status IN ${RUNNING}
            AND (@only IS NULL OR c.job_id IN (SELECT value FROM json_each(@only)))
          ORDER BY j.started_at, j.rowid, c.chunk_index LIMIT 1`,
@@ -606,6 +606,7 @@ export class SqliteLibraryStore implements LibraryStore {
         file_path: candidate.file_path as string,
         chunk_index: candidate.chunk_index as number,
         spec: parseJson(candidate.spec, null),
+        input: (candidate.input as Buffer | null) ?? null,
         token,
       };
     });

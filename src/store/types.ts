@@ -333,8 +333,11 @@ export interface JobStore {
   /**
    * Give a running job its chunks (idempotent: the same plan again, after a resume or a retry, keeps the done
    * chunks and puts failed ones back to pending; a different plan replaces them). False if the claim is gone.
+   * `inputs[i]` (optional) are bytes handed to whoever claims chunk i ({@link ClaimedChunk.input}): what the
+   * chunk needs from the holder that only the holder has (its disk is not shared). The same plan again keeps
+   * the inputs stored with it.
    */
-  planChunks(jobId: string, token: string, specs: readonly unknown[]): Promise<boolean>;
+  planChunks(jobId: string, token: string, specs: readonly unknown[], inputs?: readonly (Buffer | null)[]): Promise<boolean>;
   /**
    * Atomically take a pending chunk (or one whose lease expired) of a running job, or null. Chunks of the
    * job with the oldest claim first, so one long video finishes before the next one's chunks start.
@@ -388,6 +391,8 @@ export interface ClaimedChunk {
   file_path: string;
   chunk_index: number;
   spec: unknown;
+  /** The bytes planChunks stored with the chunk, or null. */
+  input: Buffer | null;
   /** Token to pass to heartbeatChunk and completeChunk. */
   token: string;
 }
