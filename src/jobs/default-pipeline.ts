@@ -30,7 +30,7 @@ import type { DegradedRecord, SceneIssue } from '../store/types.js';
 import { numberIn } from '../util/validate.js';
 import { computeChunk, mergeChunks, planChunks, type ChunkSpec } from './chunks.js';
 import { decodeEnrichResult, decodeFramesInput, encodeEnrichResult, encodeFramesInput, enrichedScene, isEnrichChunk, markPersistentLines, planEnrichChunks, storeEnrichment, type EnrichChunkOutcome, type EnrichChunkScene, type EnrichChunkSpec, type StoredEnrichment } from './enrich-chunks.js';
-import { FRAMES_FILE, readFramesFile, writeFramesFile } from './frames-file.js';
+import { FRAMES_FILE, packFramesFile, readFramesFile, unpackFramesFile, writeFramesFile, type FramesSource } from './frames-file.js';
 import { sceneConfidence, type AnalysisPipeline, type ChunkContext, type DetectStepOutput, type EnrichStepOutput, type PipelineStep, type ProbeStepOutput, type StepContext } from './pipeline.js';
 import { writeSceneThumbnails, writeThumbnailFile } from './thumbnails.js';
 
@@ -242,7 +242,7 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
    * job's folder under the names the one-worker path gives them.
    */
   const enrichChunked = async (ctx: StepContext, detected: DetectStepOutput, specs: EnrichChunkSpec[], mode: Group['mode']): Promise<EnrichStepOutput> => {
-    const frames = mode === 'full' ? await readFramesFile(path.join(ctx.assetsDir, FRAMES_FILE)) : null;
+    const frames = mode === 'full' ? await framesOf(ctx, detected) : null;
     const inputs = specs.map((spec) => (frames === null ? null : encodeFramesInput(spec, frames)));
     const label = mode === 'full' ? 'Describing scenes' : 'Making scene thumbnails';
     const { count, read } = await ctx.chunks!.run(specs, (done, total, fraction) => ctx.onProgress(0.95 * fraction, `${label} (${done}/${total} chunks done)`), inputs);
@@ -289,6 +289,26 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
     }
   };
 
+  /** Write the frames file into the job's folder and return it packed for the detect step's output. */
+  const keepMeasures = async (ctx: StepContext, source: FramesSource): Promise<string | null> => {
+    const file = path.join(ctx.assetsDir, FRAMES_FILE);
+    await mkdir(ctx.assetsDir, { recursive: true });
+    await writeFramesFile(file, source);
+    return packFramesFile(file);
+  };
+
+  /**
+   * The frame measures of the job: the frames file of its folder, or, on a host that did not run the detect
+   * step (a job resumed elsewhere), the packed copy of the detect step's output written back there first.
+   */
+  const framesOf = async (ctx: StepContext, detected: DetectStepOutput): Promise<Awaited<ReturnType<typeof readFramesFile>>> => {
+    const file = path.join(ctx.assetsDir, FRAMES_FILE);
+    const local = await readFramesFile(file);
+    if (local !== null || detected.measures === undefined) return local;
+    await mkdir(ctx.assetsDir, { recursive: true });
+    return (await unpackFramesFile(file, detected.measures)) ? readFramesFile(file) : null;
+  };
+
   const detectChunked = async (ctx: StepContext, probed: ProbeResult, specs: ChunkSpec[]): Promise<DetectStepOutput> => {
     const stored: StoredChunk[] = specs.map((spec) => ({ ...spec, probe: probed }));
     const { count, read } = await ctx.chunks!.run(stored, (done, total, fraction) => ctx.onProgress(0.95 * fraction, `Detecting scenes (${done}/${total} chunks done)`));
@@ -304,11 +324,8 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
         throw new InputError('BUDGET_EXCEEDED', `${path.basename(probed.path)}: more than the ${detectOptions.maxFrames} frames of its budget (maxFrames)`, { details: { path: probed.path, maxFrames: detectOptions.maxFrames } });
       }
       const detection = detectWindowed({ count: file.count, frameRate: file.frameRate, read: (s, e) => file.read(s, e), times: () => file.timesView() }, detectOptions);
-      if (full) {
-        await mkdir(ctx.assetsDir, { recursive: true });
-        await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), { count: file.count, read: (s, e) => file.read(s, e) });
-      }
-      return { frame_count: file.count, frame_rate: probed.stream.frame_rate, boundaries: detection.boundaries, scenes: detection.scenes };
+      const measures = full ? await keepMeasures(ctx, { count: file.count, read: (s, e) => file.read(s, e) }) : null;
+      return { frame_count: file.count, frame_rate: probed.stream.frame_rate, boundaries: detection.boundaries, scenes: detection.scenes, ...(measures !== null ? { measures } : {}) };
     } finally {
       file.close();
     }
@@ -346,15 +363,13 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
             signal: ctx.signal,
             onProgress: (p) => ctx.onProgress(p.percent / 100, p.currentStep),
           });
+          let measures: string | null = null;
           try {
-            if (full) {
-              await mkdir(ctx.assetsDir, { recursive: true });
-              await writeFramesFile(path.join(ctx.assetsDir, FRAMES_FILE), { count: result.frame_count, read: (s, e) => result.readFeatures(s, e) });
-            }
+            if (full) measures = await keepMeasures(ctx, { count: result.frame_count, read: (s, e) => result.readFeatures(s, e) });
           } finally {
             result.release();
           }
-          const output: DetectStepOutput = { frame_count: result.frame_count, frame_rate: result.frame_rate, boundaries: result.boundaries, scenes: result.scenes };
+          const output: DetectStepOutput = { frame_count: result.frame_count, frame_rate: result.frame_rate, boundaries: result.boundaries, scenes: result.scenes, ...(measures !== null ? { measures } : {}) };
           return output;
         }
         case 'enrich': {
@@ -369,7 +384,7 @@ export function createDefaultPipeline(options: DefaultPipelineOptions = {}): Ana
             const specs = planEnrichChunks(detected.scenes, detected.boundaries, detected.frame_rate, chunkSeconds, mode);
             if (specs !== null) return enrichChunked(ctx, detected, specs, mode);
           }
-          const frames = full ? await readFramesFile(path.join(ctx.assetsDir, FRAMES_FILE)) : null;
+          const frames = full ? await framesOf(ctx, detected) : null;
           return enrichOutput(detected, [await enrichGroup(groupOf(ctx, detected, frames, mode))], mode);
         }
       }

@@ -123,6 +123,11 @@ export interface DetectStepOutput {
   frame_rate: number;
   boundaries: Boundary[];
   scenes: Scene[];
+  /**
+   * The per-frame measures the enrich step chooses keyframes from (src/jobs/frames-file.ts, packed), so an
+   * enrich step on another host than the detect step's chooses the same ones. Absent without enrichment.
+   */
+  measures?: string;
 }
 
 /** One scene's enrichment. Absent fields leave the scene as it is. */
