@@ -13,6 +13,8 @@ import { allocBatch, computeFeaturesTS } from '../src/features/kernel.js';
 import { createLearnedDetector, learnedGradualCandidates, type LearnedSeries } from '../src/detect/learned.js';
 import { LEARNED_MODEL_SHA256, learnedModelPath, loadLearnedModel } from '../src/detect/learned-model.js';
 import { LEARNED_CHANNELS, learnedInput } from '../src/detect/learned-features.js';
+import { LEARNED_RECEPTIVE_HALF, LEARNED_WEIGHTS_SHA256, learnedForward, learnedProbabilities } from '../src/detect/learned-net.js';
+import { LEARNED_WEIGHTS_BASE64, LEARNED_WEIGHTS_MANIFEST } from '../src/detect/learned-weights.js';
 import { seriesFromBatches, type FeatureSeries } from '../src/detect/series.js';
 import { ScenescopeError } from '../src/errors.js';
 
@@ -72,6 +74,50 @@ suite('learned gradual model', () => {
     const bytes = readFileSync(learnedModelPath());
     assert.equal(createHash('sha256').update(bytes).digest('hex'), LEARNED_MODEL_SHA256);
     assert.ok(bytes.length <= 2 * 1024 * 1024, `model is ${bytes.length} bytes, over 2 MB`);
+  });
+
+  test('the TypeScript weights are the bytes exported from the committed ONNX model', () => {
+    const bytes = Buffer.from(LEARNED_WEIGHTS_BASE64, 'base64');
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), LEARNED_WEIGHTS_SHA256);
+    assert.equal(LEARNED_WEIGHTS_SHA256, '18294f4e5a1bcf8934b8d1f1aac6aa69f9dd84f2434533b3b55e0183f3340eff');
+    assert.equal(LEARNED_WEIGHTS_MANIFEST.source_sha256, LEARNED_MODEL_SHA256);
+    assert.deepEqual(readFileSync(learnedModelPath().replace(/\.onnx$/, '.f32')), bytes);
+    assert.equal(bytes.length, LEARNED_WEIGHTS_MANIFEST.floats * 4);
+    assert.equal(LEARNED_RECEPTIVE_HALF, 22);
+  });
+
+  test('TypeScript forward pass: the same probabilities in any window of a series', () => {
+    const s = clip(150, ramp(60, 20), { seed: 5, vx: 0.5, vy: 0 }, { seed: 6, vx: 0, vy: 0.3 });
+    const whole = learnedProbabilities(s);
+    assert.equal(whole.length, s.count * 5);
+    for (let i = 0; i < s.count; i++) {
+      let sum = 0;
+      for (let c = 0; c < 5; c++) sum += whole[i * 5 + c]!;
+      assert.ok(Math.abs(sum - 1) < 1e-5, `frame ${i}: probabilities sum to ${sum}`);
+    }
+    for (const [a, b] of [[0, 40], [30, 100], [97, 150]] as const) {
+      const part = learnedProbabilities(s, a, b);
+      assert.deepEqual(part, whole.subarray(a * 5, b * 5), `window ${a}-${b}`);
+    }
+    // Cutting the input short (no context) does change frames near the cut: the context read is needed.
+    const short = learnedForward(learnedInput(s, 30, 100), 70);
+    let diff = 0;
+    for (let c = 0; c < 5; c++) diff = Math.max(diff, Math.abs(short[c * 70]! - whole[30 * 5 + c]!));
+    assert.ok(diff > 1e-4, `no context changes frame 30 by only ${diff}`);
+  });
+
+  test('TypeScript forward pass equals onnxruntime (parity within 1e-5)', { skip: ortSkip }, async () => {
+    const model = await loadLearnedModel();
+    for (const s of [
+      clip(160, ramp(60, 24), { seed: 7, vx: 0.7, vy: 0 }, { seed: 8, vx: 0, vy: -0.4 }),
+      clip(90, () => 0, { seed: 9, vx: 1, vy: 0 }, { seed: 9, vx: 0, vy: 0 }),
+    ]) {
+      const ort = await model.probabilities(s.count, (a, b) => ({ ...s, count: b - a, times: s.times.subarray(a, b), scalars: s.scalars.subarray(a * 9, b * 9), hist: s.hist.subarray(a * 64, b * 64), hash: s.hash.subarray(a * 2, b * 2), grid: s.grid.subarray(a * 432, b * 432) }));
+      const ts = learnedProbabilities(s);
+      let worst = 0;
+      for (let i = 0; i < ort.length; i++) worst = Math.max(worst, Math.abs(ort[i]! - ts[i]!));
+      assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+    }
   });
 
   test('input features: one vector per frame, finite, and a dissolve reads as a mix', () => {
