@@ -8,18 +8,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { suite, test } from 'node:test';
-import { Prng } from '../src/bench/prng.js';
-import { allocBatch, computeFeaturesTS } from '../src/features/kernel.js';
 import { createLearnedDetector, learnedGradualCandidates, type LearnedSeries } from '../src/detect/learned.js';
 import { LEARNED_MODEL_SHA256, learnedModelPath, loadLearnedModel } from '../src/detect/learned-model.js';
 import { LEARNED_CHANNELS, learnedInput } from '../src/detect/learned-features.js';
 import { LEARNED_RECEPTIVE_HALF, LEARNED_WEIGHTS_SHA256, learnedForward, learnedProbabilities } from '../src/detect/learned-net.js';
 import { LEARNED_WEIGHTS_BASE64, LEARNED_WEIGHTS_MANIFEST } from '../src/detect/learned-weights.js';
-import { seriesFromBatches, type FeatureSeries } from '../src/detect/series.js';
+import type { FeatureSeries } from '../src/detect/series.js';
+import { clip, ramp } from './helpers/moving-shots.js';
 import { ScenescopeError } from '../src/errors.js';
-
-const W = 96;
-const H = 54;
 
 let ortSkip: string | false = false;
 try {
@@ -28,46 +24,6 @@ try {
   ortSkip = `onnxruntime-node is not installed (optional peer dependency): ${(error as Error).message.split('\n')[0]}`;
 }
 
-/** A textured picture: a few soft coloured blobs and stripes, different for each seed, seen at offset (dx, dy). */
-function picture(seed: number): (x: number, y: number) => [number, number, number] {
-  const rng = new Prng(seed);
-  const blobs = Array.from({ length: 7 }, () => ({ x: rng.range(0, 200), y: rng.range(0, 120), r: rng.range(10, 30), c: [rng.range(0, 255), rng.range(0, 255), rng.range(0, 255)] }));
-  const base = [rng.range(30, 200), rng.range(30, 200), rng.range(30, 200)];
-  const freq = rng.range(0.05, 0.15);
-  return (x, y) => {
-    const px = [base[0]! + 30 * Math.sin(x * freq), base[1]! + 30 * Math.sin(y * freq), base[2]!];
-    for (const b of blobs) {
-      const d = Math.hypot(((((x - b.x) % 200) + 300) % 200) - 100, y - b.y);
-      const a = Math.exp(-(d * d) / (2 * b.r * b.r));
-      for (let c = 0; c < 3; c++) px[c] = px[c]! * (1 - a) + b.c[c]! * a;
-    }
-    return [px[0]!, px[1]!, px[2]!];
-  };
-}
-
-/** Frames of a clip: frame f is the mix (1 - t(f)) A(f) + t(f) B(f), with A and B moving at their own speeds. */
-function clip(frames: number, mixAt: (f: number) => number, a: { seed: number; vx: number; vy: number }, b: { seed: number; vx: number; vy: number }): FeatureSeries {
-  const pa = picture(a.seed);
-  const pb = picture(b.seed);
-  const noise = new Prng(99);
-  const data = new Uint8Array(frames * W * H * 3);
-  for (let f = 0; f < frames; f++) {
-    const t = mixAt(f);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const ca = t < 1 ? pa(x + a.vx * f, y + a.vy * f) : [0, 0, 0];
-        const cb = t > 0 ? pb(x + b.vx * f, y + b.vy * f) : [0, 0, 0];
-        const o = ((f * H + y) * W + x) * 3;
-        for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, Math.round((1 - t) * ca[c]! + t * cb[c]! + noise.range(-3, 3))));
-      }
-    }
-  }
-  const batch = allocBatch(frames);
-  computeFeaturesTS(data, W, H, frames, false, batch.scalars, batch.hist, batch.hash, batch.grid);
-  return seriesFromBatches([batch], Float64Array.from({ length: frames }, (_, i) => i / 25), 25);
-}
-
-const ramp = (start: number, length: number) => (f: number): number => Math.max(0, Math.min(1, (f - start + 1) / (length + 1)));
 
 suite('learned gradual model', () => {
   test('the committed weights are the pinned ones', () => {

@@ -14,8 +14,9 @@
  * - **not a fade's**: it does not overlap or touch a black or white run with its ramps (fade.ts
  *   {@link findFadeRuns}). The classical fade logic has judged those already: a fade boundary, part of the cut
  *   that enters or leaves the run, or a flash; a run the model finds on a ramp is one of those;
- * - **the model is sure**: its mean dissolve + wipe + fade probability is at least {@link HYBRID_MEAN_PROBABILITY}.
- *   Where the classical fit failed, an unsure model is not enough;
+ * - **the model is sure**: its mean dissolve + wipe + fade probability over the run's frames above the threshold
+ *   (bridged dips left out) is at least {@link HYBRID_MEAN_PROBABILITY}. Where the classical fit failed, an
+ *   unsure model is not enough;
  * - **between two different pictures**: the luma layouts of the frames just before and just after the run
  *   correlate less than {@link SAME_SHOT_CORRELATION}. A transition changes the shot; motion inside one
  *   shot (an object crossing it, water, a slow pan or a grade change) keeps its layout;
@@ -42,7 +43,7 @@ import { framesIn, type FeatureSeries } from './series.js';
 export const SAME_TRANSITION_GAP = 2;
 /** Frames below the threshold bridged inside one learned run. */
 export const RUN_BRIDGE = 8;
-/** Least mean dissolve + wipe + fade probability over a learned run. */
+/** Least mean dissolve + wipe + fade probability over a learned run's frames at or above the threshold. */
 export const HYBRID_MEAN_PROBABILITY = 0.75;
 /** Luma-layout correlation of the frames either side of a run from which they are one shot. */
 export const SAME_SHOT_CORRELATION = 0.6;
@@ -72,8 +73,13 @@ export function hybridAdditions(series: FeatureSeries, probs: Float32Array, clas
     const { start_frame: s, end_frame: e } = c;
     if (e - s + 1 > maxRun || s < edge || e >= n - edge) return false;
     let sum = 0;
-    for (let j = s; j <= e; j++) sum += g(j);
-    if (sum / (e - s + 1) < HYBRID_MEAN_PROBABILITY) return false;
+    let firing = 0;
+    for (let j = s; j <= e; j++) {
+      if (g(j) < HYBRID_THRESHOLD) continue;
+      sum += g(j);
+      firing++;
+    }
+    if (sum / firing < HYBRID_MEAN_PROBABILITY) return false;
     if (lumaCorrelation(series.grid, s - 1, e + 1) >= SAME_SHOT_CORRELATION) return false;
     let supported = false;
     if (ratio !== undefined) for (let j = s; j <= e && !supported; j++) supported = ratio[j]! >= HYBRID_SUPPORT;
