@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import type { Candidate } from '../src/detect/detector.js';
 import type { FadeRun } from '../src/detect/fade.js';
-import { createHybridDetector, hybridAdditions, MAX_RUN_SECONDS } from '../src/detect/hybrid.js';
+import { createCombinedDetector } from '../src/detect/combined.js';
+import { createHybridDetector, hybridAdditions, MAX_RUN_SECONDS, probabilitiesNearSupport } from '../src/detect/hybrid.js';
 import { detectBoundaries, resolveStandaloneDetectionOptions } from '../src/detect/index.js';
 import { learnedGradualCandidates } from '../src/detect/learned.js';
 import { learnedProbabilities } from '../src/detect/learned-net.js';
@@ -48,6 +49,26 @@ suite('hybrid detector (default "scenescope")', () => {
     assert.equal(base.length, 1, JSON.stringify(base));
     assert.ok(base[0]!.frame >= 58 && base[0]!.frame <= 81, `boundary at ${base[0]!.frame}, dissolve 60-79`);
     assert.ok(probs.length === n * 5);
+  });
+
+  test('the model run only near straddle peaks gives the probabilities of the whole series there, and the same additions', () => {
+    for (const series of [moving, clip(200, ramp(120, 30), { seed: 21, vx: 0, vy: 0.5 }, { seed: 22, vx: -0.5, vy: 0 })]) {
+      const ratio = createCombinedDetector().detect(series).scores.find((t) => t.name === 'gradual_ratio')!.values;
+      const full = learnedProbabilities(series);
+      const reach = 30;
+      const near = probabilitiesNearSupport(series, ratio, reach);
+      let computed = 0;
+      for (let i = 0; i < series.count; i++) {
+        let supported = false;
+        for (let j = Math.max(0, i - reach); j <= Math.min(series.count - 1, i + reach) && !supported; j++) supported = ratio[j]! >= 1.5;
+        if (!supported) continue;
+        computed++;
+        for (let c = 0; c < 5; c++) assert.equal(near[i * 5 + c], full[i * 5 + c], `frame ${i} class ${c}`);
+      }
+      assert.ok(computed > 0 && computed < series.count, `${computed} of ${series.count} frames computed`);
+      const runs = (p: Float32Array): Candidate[] => hybridAdditions(series, p, [], [], ratio, 's');
+      assert.deepEqual(runs(probabilitiesNearSupport(series, ratio, Math.round(MAX_RUN_SECONDS * FPS) + 10)), runs(full));
+    }
   });
 
   test('a run that touches an already reported boundary is that transition, not a second one', () => {

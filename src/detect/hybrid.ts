@@ -34,7 +34,7 @@
 import type { Candidate, Detector, DetectorOutput } from './detector.js';
 import { createCombinedDetector, type CombinedOptions } from './combined.js';
 import { findFadeRuns, type FadeRun } from './fade.js';
-import { learnedGradualCandidates, type LearnedSeries } from './learned.js';
+import { learnedGradualCandidates } from './learned.js';
 import { learnedProbabilities } from './learned-net.js';
 import { lumaCorrelation } from './gradual.js';
 import { framesIn, type FeatureSeries } from './series.js';
@@ -90,22 +90,52 @@ export function hybridAdditions(series: FeatureSeries, probs: Float32Array, clas
   return learnedGradualCandidates(probs, n, HYBRID_THRESHOLD, name, RUN_BRIDGE).filter(keep);
 }
 
-/** Create the hybrid detector. */
+/**
+ * The model's probabilities only where a learned run could be kept: within `reach` frames of a frame whose
+ * straddle ratio reaches {@link HYBRID_SUPPORT}; every other frame reads "no transition". With `reach` more
+ * than the longest run kept plus the bridge, the runs kept are those of the probabilities of every frame: a
+ * run needs a supported frame, and a run cut short by the edge of a stretch already reaches from that frame
+ * past the longest length kept. Each stretch is computed with its context (learned-net.ts), so its values are
+ * those of the whole series. Most frames of most videos are far from any straddle peak: this keeps the model's
+ * cost to the stretches around transitions (and cuts).
+ */
+export function probabilitiesNearSupport(series: FeatureSeries, ratio: Float64Array | undefined, reach: number): Float32Array {
+  const n = series.count;
+  const probs = new Float32Array(n * 5);
+  for (let i = 0; i < n; i++) probs[i * 5] = 1;
+  if (ratio === undefined) return probs;
+  let i = 0;
+  while (i < n) {
+    if (!(ratio[i]! >= HYBRID_SUPPORT)) {
+      i++;
+      continue;
+    }
+    const from = Math.max(0, i - reach);
+    let to = Math.min(n, i + reach + 1);
+    for (let j = i + 1; j < to; j++) if (ratio[j]! >= HYBRID_SUPPORT) to = Math.min(n, j + reach + 1);
+    probs.set(learnedProbabilities(series, from, to), from * 5);
+    i = to;
+  }
+  return probs;
+}
+
+/** Create the hybrid detector (`name` labels its candidates). */
 export function createHybridDetector(options: HybridOptions = {}, name = 'scenescope'): Detector {
   const classical = createCombinedDetector(options, name);
   const fadeThreshold = options.fadeThreshold ?? 12;
   return {
     name,
     threshold: classical.threshold,
-    detect(series: LearnedSeries): DetectorOutput {
+    detect(series: FeatureSeries): DetectorOutput {
       const base = classical.detect(series);
-      const probs = series.learned !== undefined && series.learned.length >= series.count * 5 ? series.learned : learnedProbabilities(series);
       const ratio = base.scores.find((t) => t.name === 'gradual_ratio')?.values;
-            const added = hybridAdditions(series, probs, base.candidates, findFadeRuns(series, fadeThreshold), ratio, name);
+      const probs = probabilitiesNearSupport(series, ratio, framesIn(series, MAX_RUN_SECONDS) + RUN_BRIDGE + 2);
+      const added = hybridAdditions(series, probs, base.candidates, findFadeRuns(series, fadeThreshold), ratio, name);
       const track = new Float64Array(series.count);
       for (let i = 0; i < series.count; i++) track[i] = probs[i * 5 + 1]! + probs[i * 5 + 2]! + probs[i * 5 + 3]!;
       return {
         candidates: [...base.candidates, ...added].sort((a, b) => a.frame - b.frame),
+        // learned_gradual: the model's dissolve + wipe + fade probability, 0 away from straddle peaks (not computed).
         scores: [...base.scores, { name: 'learned_gradual', values: track, threshold: HYBRID_THRESHOLD }],
       };
     },
