@@ -12,7 +12,31 @@ import { createHybridDetector, hybridAdditions, MAX_RUN_SECONDS, probabilitiesNe
 import { detectBoundaries, resolveStandaloneDetectionOptions } from '../src/detect/index.js';
 import { learnedGradualCandidates } from '../src/detect/learned.js';
 import { learnedProbabilities } from '../src/detect/learned-net.js';
+import { Prng } from '../src/bench/prng.js';
+import { allocBatch, computeFeaturesTS } from '../src/features/kernel.js';
+import { seriesFromBatches, type FeatureSeries } from '../src/detect/series.js';
 import { clip, ramp } from './helpers/moving-shots.js';
+
+/** A flat noisy field of colour `a` up to frame `at`, then `b`, with a bright caption strip from `captionAt` on. */
+function flat(frames: number, at: number, a: number, b: number, captionAt: number): FeatureSeries {
+  const W = 96;
+  const H = 54;
+  const noise = new Prng(5);
+  const data = new Uint8Array(frames * W * H * 3);
+  for (let f = 0; f < frames; f++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const caption = f >= captionAt && y >= 42 && y < 48 && x >= 20 && x < 76;
+        const v = caption ? 240 : f < at ? a : b;
+        const o = ((f * H + y) * W + x) * 3;
+        for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, Math.round(v + noise.range(-8, 8))));
+      }
+    }
+  }
+  const batch = allocBatch(frames);
+  computeFeaturesTS(data, W, H, frames, false, batch.scalars, batch.hist, batch.hash, batch.grid);
+  return seriesFromBatches([batch], Float64Array.from({ length: frames }, (_, i) => i / 25), 25);
+}
 
 const FPS = 25;
 
@@ -106,6 +130,15 @@ suite('hybrid detector (default "scenescope")', () => {
 
   test('the same picture either side of the run is one shot, not a transition', () => {
     assert.equal(hybridAdditions(still, probsWith(n, 58, 81), [], [], ratioEverywhere(n, 3), 's').length, 0);
+  });
+
+  test('a caption appearing over a flat field changes too little of the picture (its layout cannot say)', () => {
+    const caption = flat(160, 1000, 60, 60, 80);
+    const change = flat(160, 80, 60, 140, 1000);
+    const probs = probsWith(160, 76, 84);
+    const ratio = ratioEverywhere(160, 3);
+    assert.equal(hybridAdditions(caption, probs, [], [], ratio, 's').length, 0, 'caption');
+    assert.equal(hybridAdditions(change, probs, [], [], ratio, 's').length, 1, 'the whole field changes');
   });
 
   test(`a run longer than ${MAX_RUN_SECONDS} s is motion`, () => {

@@ -1,7 +1,7 @@
 /**
- * The default detector ("scenescope"), a hybrid: the classical default detector (combined.ts: cuts, fades, dissolves and wipes from the
- * gradual fit) plus the gradual transitions the learned model (learned-net.ts, run here in TypeScript) finds and
- * the classical fit misses. Pure and synchronous, like every detector.
+ * The default detector ("scenescope"), a hybrid: the classical detector (combined.ts: cuts, fades, dissolves and
+ * wipes from the gradual fit) plus the gradual transitions the learned model (learned-net.ts, run here in
+ * TypeScript) finds and the classical fit misses. Pure and synchronous, like every detector.
  *
  * A learned run (learned.ts {@link learnedGradualCandidates}; runs less than {@link RUN_BRIDGE} frames apart are
  * one run: the model's probability dips inside some transitions, such as a wipe whose panel fills the frame
@@ -18,8 +18,10 @@
  *   (bridged dips left out) is at least {@link HYBRID_MEAN_PROBABILITY}. Where the classical fit failed, an
  *   unsure model is not enough;
  * - **between two different pictures**: the luma layouts of the frames just before and just after the run
- *   correlate less than {@link SAME_SHOT_CORRELATION}. A transition changes the shot; motion inside one
- *   shot (an object crossing it, water, a slow pan or a grade change) keeps its layout;
+ *   correlate less than {@link SAME_SHOT_CORRELATION}, and at least {@link MIN_CHANGED_FRACTION} of their grid
+ *   values differ (by 10 or more, as gradual.ts counts them). A transition replaces the picture; motion inside
+ *   one shot (an object crossing it, water, a slow pan or a grade change) keeps its layout, and a caption or
+ *   logo appearing changes a few cells (a flat field has no layout to correlate, so the count decides there);
  * - **seen by the classical measures too**: the straddle ratio (gradual.ts: change across a window over the
  *   change of either side, after motion compensation) reaches {@link HYBRID_SUPPORT} somewhere inside it;
  * - **not motion**: it is at most {@link MAX_RUN_SECONDS} long. A steady pan or zoom of smooth content changes
@@ -38,6 +40,7 @@ import { learnedGradualCandidates } from './learned.js';
 import { learnedProbabilities } from './learned-net.js';
 import { lumaCorrelation } from './gradual.js';
 import { framesIn, type FeatureSeries } from './series.js';
+import { GRID_SIZE } from '../features/types.js';
 
 /** Frames between a learned run and an already reported boundary's span up to which they are one transition. */
 export const SAME_TRANSITION_GAP = 2;
@@ -47,6 +50,8 @@ export const RUN_BRIDGE = 8;
 export const HYBRID_MEAN_PROBABILITY = 0.75;
 /** Luma-layout correlation of the frames either side of a run from which they are one shot. */
 export const SAME_SHOT_CORRELATION = 0.6;
+/** Least fraction of grid values that change between the frames either side of a run. */
+export const MIN_CHANGED_FRACTION = 0.2;
 /** Longest learned run (seconds) taken as a transition; longer ones are motion. */
 export const MAX_RUN_SECONDS = 3;
 /** Least picture (seconds) between a learned run and either end of the series. */
@@ -58,6 +63,14 @@ export const HYBRID_THRESHOLD = 0.5;
 
 /** Options of the hybrid detector: the classical detector's. */
 export type HybridOptions = CombinedOptions;
+
+/** Fraction of the grid values of frames a and b that differ by 10 or more. */
+function changedFraction(series: FeatureSeries, a: number, b: number): number {
+  const g = series.grid;
+  let changed = 0;
+  for (let v = 0; v < GRID_SIZE; v++) if (Math.abs(g[b * GRID_SIZE + v]! - g[a * GRID_SIZE + v]!) >= 10) changed++;
+  return changed / GRID_SIZE;
+}
 
 /**
  * The learned runs the hybrid detector adds to the classical detector's candidates (see the header).
@@ -80,7 +93,7 @@ export function hybridAdditions(series: FeatureSeries, probs: Float32Array, clas
       firing++;
     }
     if (sum / firing < HYBRID_MEAN_PROBABILITY) return false;
-    if (lumaCorrelation(series.grid, s - 1, e + 1) >= SAME_SHOT_CORRELATION) return false;
+    if (lumaCorrelation(series.grid, s - 1, e + 1) >= SAME_SHOT_CORRELATION || changedFraction(series, s - 1, e + 1) < MIN_CHANGED_FRACTION) return false;
     let supported = false;
     if (ratio !== undefined) for (let j = s; j <= e && !supported; j++) supported = ratio[j]! >= HYBRID_SUPPORT;
     if (!supported) return false;
