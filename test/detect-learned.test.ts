@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { suite, test } from 'node:test';
-import { Prng } from '../src/bench/prng.js';
-import { allocBatch, computeFeaturesTS } from '../src/features/kernel.js';
 import { createLearnedDetector, learnedGradualCandidates, type LearnedSeries } from '../src/detect/learned.js';
 import { LEARNED_MODEL_SHA256, learnedModelPath, loadLearnedModel } from '../src/detect/learned-model.js';
 import { LEARNED_CHANNELS, learnedInput } from '../src/detect/learned-features.js';
-import { seriesFromBatches, type FeatureSeries } from '../src/detect/series.js';
+import { LEARNED_RECEPTIVE_HALF, LEARNED_WEIGHTS_SHA256, learnedForward, learnedProbabilities } from '../src/detect/learned-net.js';
+import { LEARNED_WEIGHTS_BASE64, LEARNED_WEIGHTS_MANIFEST } from '../src/detect/learned-weights.js';
+import type { FeatureSeries } from '../src/detect/series.js';
+import { clip, ramp } from './helpers/moving-shots.js';
 import { ScenescopeError } from '../src/errors.js';
-
-const W = 96;
-const H = 54;
 
 let ortSkip: string | false = false;
 try {
@@ -26,52 +24,56 @@ try {
   ortSkip = `onnxruntime-node is not installed (optional peer dependency): ${(error as Error).message.split('\n')[0]}`;
 }
 
-/** A textured picture: a few soft coloured blobs and stripes, different for each seed, seen at offset (dx, dy). */
-function picture(seed: number): (x: number, y: number) => [number, number, number] {
-  const rng = new Prng(seed);
-  const blobs = Array.from({ length: 7 }, () => ({ x: rng.range(0, 200), y: rng.range(0, 120), r: rng.range(10, 30), c: [rng.range(0, 255), rng.range(0, 255), rng.range(0, 255)] }));
-  const base = [rng.range(30, 200), rng.range(30, 200), rng.range(30, 200)];
-  const freq = rng.range(0.05, 0.15);
-  return (x, y) => {
-    const px = [base[0]! + 30 * Math.sin(x * freq), base[1]! + 30 * Math.sin(y * freq), base[2]!];
-    for (const b of blobs) {
-      const d = Math.hypot(((((x - b.x) % 200) + 300) % 200) - 100, y - b.y);
-      const a = Math.exp(-(d * d) / (2 * b.r * b.r));
-      for (let c = 0; c < 3; c++) px[c] = px[c]! * (1 - a) + b.c[c]! * a;
-    }
-    return [px[0]!, px[1]!, px[2]!];
-  };
-}
-
-/** Frames of a clip: frame f is the mix (1 - t(f)) A(f) + t(f) B(f), with A and B moving at their own speeds. */
-function clip(frames: number, mixAt: (f: number) => number, a: { seed: number; vx: number; vy: number }, b: { seed: number; vx: number; vy: number }): FeatureSeries {
-  const pa = picture(a.seed);
-  const pb = picture(b.seed);
-  const noise = new Prng(99);
-  const data = new Uint8Array(frames * W * H * 3);
-  for (let f = 0; f < frames; f++) {
-    const t = mixAt(f);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const ca = t < 1 ? pa(x + a.vx * f, y + a.vy * f) : [0, 0, 0];
-        const cb = t > 0 ? pb(x + b.vx * f, y + b.vy * f) : [0, 0, 0];
-        const o = ((f * H + y) * W + x) * 3;
-        for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, Math.round((1 - t) * ca[c]! + t * cb[c]! + noise.range(-3, 3))));
-      }
-    }
-  }
-  const batch = allocBatch(frames);
-  computeFeaturesTS(data, W, H, frames, false, batch.scalars, batch.hist, batch.hash, batch.grid);
-  return seriesFromBatches([batch], Float64Array.from({ length: frames }, (_, i) => i / 25), 25);
-}
-
-const ramp = (start: number, length: number) => (f: number): number => Math.max(0, Math.min(1, (f - start + 1) / (length + 1)));
 
 suite('learned gradual model', () => {
   test('the committed weights are the pinned ones', () => {
     const bytes = readFileSync(learnedModelPath());
     assert.equal(createHash('sha256').update(bytes).digest('hex'), LEARNED_MODEL_SHA256);
     assert.ok(bytes.length <= 2 * 1024 * 1024, `model is ${bytes.length} bytes, over 2 MB`);
+  });
+
+  test('the TypeScript weights are the bytes exported from the committed ONNX model', () => {
+    const bytes = Buffer.from(LEARNED_WEIGHTS_BASE64, 'base64');
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), LEARNED_WEIGHTS_SHA256);
+    assert.equal(LEARNED_WEIGHTS_SHA256, '18294f4e5a1bcf8934b8d1f1aac6aa69f9dd84f2434533b3b55e0183f3340eff');
+    assert.equal(LEARNED_WEIGHTS_MANIFEST.source_sha256, LEARNED_MODEL_SHA256);
+    assert.deepEqual(readFileSync(learnedModelPath().replace(/\.onnx$/, '.f32')), bytes);
+    assert.equal(bytes.length, LEARNED_WEIGHTS_MANIFEST.floats * 4);
+    assert.equal(LEARNED_RECEPTIVE_HALF, 22);
+  });
+
+  test('TypeScript forward pass: the same probabilities in any window of a series', () => {
+    const s = clip(150, ramp(60, 20), { seed: 5, vx: 0.5, vy: 0 }, { seed: 6, vx: 0, vy: 0.3 });
+    const whole = learnedProbabilities(s);
+    assert.equal(whole.length, s.count * 5);
+    for (let i = 0; i < s.count; i++) {
+      let sum = 0;
+      for (let c = 0; c < 5; c++) sum += whole[i * 5 + c]!;
+      assert.ok(Math.abs(sum - 1) < 1e-5, `frame ${i}: probabilities sum to ${sum}`);
+    }
+    for (const [a, b] of [[0, 40], [30, 100], [97, 150]] as const) {
+      const part = learnedProbabilities(s, a, b);
+      assert.deepEqual(part, whole.subarray(a * 5, b * 5), `window ${a}-${b}`);
+    }
+    // Cutting the input short (no context) does change frames near the cut: the context read is needed.
+    const short = learnedForward(learnedInput(s, 30, 100), 70);
+    let diff = 0;
+    for (let c = 0; c < 5; c++) diff = Math.max(diff, Math.abs(short[c * 70]! - whole[30 * 5 + c]!));
+    assert.ok(diff > 1e-4, `no context changes frame 30 by only ${diff}`);
+  });
+
+  test('TypeScript forward pass equals onnxruntime (parity within 1e-5)', { skip: ortSkip }, async () => {
+    const model = await loadLearnedModel();
+    for (const s of [
+      clip(160, ramp(60, 24), { seed: 7, vx: 0.7, vy: 0 }, { seed: 8, vx: 0, vy: -0.4 }),
+      clip(90, () => 0, { seed: 9, vx: 1, vy: 0 }, { seed: 9, vx: 0, vy: 0 }),
+    ]) {
+      const ort = await model.probabilities(s.count, (a, b) => ({ ...s, count: b - a, times: s.times.subarray(a, b), scalars: s.scalars.subarray(a * 9, b * 9), hist: s.hist.subarray(a * 64, b * 64), hash: s.hash.subarray(a * 2, b * 2), grid: s.grid.subarray(a * 432, b * 432) }));
+      const ts = learnedProbabilities(s);
+      let worst = 0;
+      for (let i = 0; i < ort.length; i++) worst = Math.max(worst, Math.abs(ort[i]! - ts[i]!));
+      assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+    }
   });
 
   test('input features: one vector per frame, finite, and a dissolve reads as a mix', () => {

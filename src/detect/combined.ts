@@ -1,5 +1,6 @@
 /**
- * The default detector ("scenescope"): hard cuts from the content score judged against its neighbours, plus
+ * The classical detector ("classical"; the default detector "scenescope", hybrid.ts, is this plus the learned
+ * model's gradual transitions): hard cuts from the content score judged against its neighbours, plus
  * fades through black or white, with black stretches attached to the cuts that enter or leave them.
  *
  * A frame is a cut when its content score reaches `threshold` (27, PySceneDetect's scale) and stands out from
@@ -17,7 +18,7 @@ import { fadeCandidate, findFadeRuns, type FadeRun } from './fade.js';
 import { DEFAULT_GRADUAL, detectGradual, gradualCandidates, lumaCorrelation } from './gradual.js';
 import { chromaDistance, framesIn, gridDistance, histDistance, scalarTrack, shiftedGridDistance, type FeatureSeries } from './series.js';
 
-/** Options of the default detector. */
+/** Options of the classical detector. */
 export interface CombinedOptions {
   /** Content score that makes a cut on its own (with ratio >= 2). Default 27. */
   threshold?: number;
@@ -50,13 +51,13 @@ function cameraJolt(series: FeatureSeries, scores: Float64Array, i: number, thre
   return shiftedGridDistance(series, i - 1, i) < 0.6 * raw && histDistance(series, i - 1, i) < 0.2;
 }
 
-/** Create the default detector. */
-export function createCombinedDetector(options: CombinedOptions = {}): Detector {
+/** Create the classical detector (`name` labels its candidates; the hybrid default passes its own). */
+export function createCombinedDetector(options: CombinedOptions = {}, name = 'classical'): Detector {
   const threshold = options.threshold ?? 27;
   const floor = options.floor ?? 12;
   const fadeThreshold = options.fadeThreshold ?? 12;
   return {
-    name: 'scenescope',
+    name,
     threshold,
     detect(series: FeatureSeries): DetectorOutput {
       const scores = contentScores(series);
@@ -73,7 +74,7 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
         const standsOut = s >= floor && r >= 3 && wide[i]! >= 3 && (lumaCorrelation(series.grid, i - 1, i) < 0.9 || chromaDistance(series, i - 1, i) >= 10);
         if ((strong || standsOut) && !cameraJolt(series, scores, i, threshold)) {
           const c = strong ? confidence(s, threshold) : Math.min(confidence(s, threshold), confidence(r, 3));
-          cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: 'scenescope' });
+          cuts.push({ frame: i, kind: 'cut', start_frame: i, end_frame: i, confidence: c, detector: name });
         }
       }
       const runs = findFadeRuns(series, fadeThreshold);
@@ -112,7 +113,7 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       };
       for (const run of runs) {
         const touches = (c: Candidate): boolean => c.frame >= run.start_frame - 1 && c.frame <= run.end_frame + 1;
-        const f = fadeCandidate(series, run, fadeThreshold, 'scenescope');
+        const f = fadeCandidate(series, run, fadeThreshold, name);
         if (cuts.some(touches)) {
           // A short white-out between two different pictures (a flash through white from one shot to the next) is
           // one transition, a fade, not the cuts into and out of it; fadeCandidate has checked the two sides differ
@@ -129,7 +130,7 @@ export function createCombinedDetector(options: CombinedOptions = {}): Detector 
       // Gradual transitions that are not already a cut or a fade.
       const { fits, score } = detectGradual(series);
       const taken = [...cuts, ...fades];
-      const gradual = gradualCandidates(fits, 'scenescope', DEFAULT_GRADUAL.minRatio).filter(
+      const gradual = gradualCandidates(fits, name, DEFAULT_GRADUAL.minRatio).filter(
         (g) =>
           !taken.some((t) => t.frame >= g.start_frame - 2 && t.frame <= g.end_frame + 2) &&
           !runs.some((r) => r.first <= g.end_frame && r.last >= g.start_frame) &&

@@ -70,7 +70,7 @@ export function applyMinSceneLength(
   options: { detector: string; minSceneLen: number; minCutSceneLen: number },
 ): Candidate[] {
   // "learned" keeps the default detector's cuts, and so its minimum next to them.
-  const minCut = options.detector === 'scenescope' || options.detector === 'learned' ? options.minCutSceneLen : options.minSceneLen;
+  const minCut = options.detector === 'scenescope' || options.detector === 'classical' || options.detector === 'learned' ? options.minCutSceneLen : options.minSceneLen;
   return enforceMinSceneLength(candidates, minSceneFrames(series, options.minSceneLen), minSceneFrames(series, minCut));
 }
 

@@ -11,6 +11,7 @@ import { createFadeDetector } from './fade.js';
 import { applyMinSceneLength, suppressFlashes } from './filters.js';
 import { createHashDetector } from './hash.js';
 import { createHistogramDetector } from './histogram.js';
+import { createHybridDetector } from './hybrid.js';
 import { createLearnedDetector } from './learned.js';
 import { scenesFromBoundaries } from './scenes.js';
 import type { FeatureSeries } from './series.js';
@@ -22,10 +23,11 @@ export type { FeatureSeries } from './series.js';
 export { formatTime, scenesFromBoundaries } from './scenes.js';
 
 /**
- * Names of the built-in detectors. "scenescope" is the default. "learned" (learned.ts) needs onnxruntime-node
- * and runs only through detectScenes, which computes its model's output first.
+ * Names of the built-in detectors. "scenescope" is the default (hybrid.ts: "classical" plus the gradual
+ * transitions of the learned model, run in TypeScript). "learned" (learned.ts) runs the same model with
+ * onnxruntime-node and runs only through detectScenes, which computes its model's output first.
  */
-export const DETECTOR_NAMES = ['scenescope', 'content', 'adaptive', 'fade', 'histogram', 'hash', 'learned'] as const;
+export const DETECTOR_NAMES = ['scenescope', 'classical', 'content', 'adaptive', 'fade', 'histogram', 'hash', 'learned'] as const;
 /** A built-in detector name. */
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
@@ -83,6 +85,8 @@ export function createDetector(name: DetectorName, threshold?: number): Detector
   const t = threshold === undefined ? {} : { threshold };
   switch (name) {
     case 'scenescope':
+      return createHybridDetector(t);
+    case 'classical':
       return createCombinedDetector(t);
     case 'content':
       return createContentDetector(t);

@@ -43,15 +43,14 @@ export function learnedInput(series: FeatureSeries, from = 0, to = series.count)
   const out = new Float32Array(LEARNED_CHANNELS * len);
   const g = series.grid;
   const clamp = (j: number): number => (j < 0 ? 0 : j >= n ? n - 1 : j);
+  const scales = LEARNED_SCALES.length;
   for (let q = 0; q < len; q++) {
     const i = from + q;
     const oi = i * GRID_SIZE;
-    let ch = 0;
-    const put = (v: number): void => {
-      out[ch * len + q] = v;
-      ch++;
-    };
-    for (const k of LEARNED_SCALES) {
+    // Channel ch of this frame is out[ch * len + q] (written without a closure: this loop is the model's main cost).
+    let o = q;
+    for (let si = 0; si < scales; si++) {
+      const k = LEARNED_SCALES[si]!;
       const a = clamp(i - k);
       const b = clamp(i + k);
       const oa = a * GRID_SIZE;
@@ -84,19 +83,20 @@ export function learnedInput(series: FeatureSeries, from = 0, to = series.count)
         rw += Math.min(ea, eb);
       }
       const norm = Math.max(4, meanChange) * GRID_SIZE;
-      put(meanChange / 64);
-      put(Math.min(3, rd / norm));
-      put(t);
-      put(Math.min(3, rw / norm));
-      put(histDistance(series, a, b));
+      out[o] = meanChange / 64;
+      out[o + len] = Math.min(3, rd / norm);
+      out[o + 2 * len] = t;
+      out[o + 3 * len] = Math.min(3, rw / norm);
+      out[o + 4 * len] = histDistance(series, a, b);
+      o += PER_SCALE * len;
     }
     const p = clamp(i - 1);
-    put(gridDistance(series, p, i) / 64);
-    put(histDistance(series, p, i));
-    put(hashDistance(series, p, i));
-    put(scalar(series, i, 'mean_rgb') / 255);
-    put(scalar(series, i, 'std_luma') / 64);
-    put(p === i ? 1 : lumaCorrelation(g, p, i));
+    out[o] = gridDistance(series, p, i) / 64;
+    out[o + len] = histDistance(series, p, i);
+    out[o + 2 * len] = hashDistance(series, p, i);
+    out[o + 3 * len] = scalar(series, i, 'mean_rgb') / 255;
+    out[o + 4 * len] = scalar(series, i, 'std_luma') / 64;
+    out[o + 5 * len] = p === i ? 1 : lumaCorrelation(g, p, i);
   }
   return out;
 }

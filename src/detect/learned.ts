@@ -50,8 +50,9 @@ export const DEFAULT_SUPPORT = 1.5;
 /**
  * Gradual transitions from the model's probabilities (frame-major, 5 per frame): runs of frames whose dissolve +
  * wipe + fade probability reaches `threshold`, each labelled with the largest of the three summed over the run.
+ * Gaps of up to `bridge` frames below the threshold inside a run are bridged.
  */
-export function learnedGradualCandidates(probs: Float32Array, count: number, threshold: number, name = 'learned'): Candidate[] {
+export function learnedGradualCandidates(probs: Float32Array, count: number, threshold: number, name = 'learned', bridge = 2): Candidate[] {
   const g = (i: number): number => probs[i * 5 + 1]! + probs[i * 5 + 2]! + probs[i * 5 + 3]!;
   const out: Candidate[] = [];
   let i = 0;
@@ -62,7 +63,7 @@ export function learnedGradualCandidates(probs: Float32Array, count: number, thr
     }
     const start = i;
     let end = i;
-    for (let j = i + 1; j < count && j <= end + 3; j++) if (g(j) >= threshold) end = j;
+    for (let j = i + 1; j < count && j <= end + bridge + 1; j++) if (g(j) >= threshold) end = j;
     i = end + 1;
     if (end - start + 1 < MIN_RUN) continue;
     let sum = 0;

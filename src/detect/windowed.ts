@@ -78,7 +78,7 @@ export interface WindowedDetection {
  */
 export function fadeThresholdOf(options: ResolvedDetectionOptions): number | null {
   if (options.detector === 'fade') return options.threshold ?? 12;
-  if (options.detector === 'scenescope' || options.detector === 'learned') return 12;
+  if (options.detector === 'scenescope' || options.detector === 'classical' || options.detector === 'learned') return 12;
   return null;
 }
 
