@@ -3,9 +3,9 @@
  * width is the option's (never larger than the frame), the height follows the aspect ratio. Files are named
  * `scene-<index>.<ext>` and written through a temporary name and a rename, so a reader never sees half a file.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ScenescopeError } from '../errors.js';
+import { diskFullOr, writeFileAtomic } from '../util/atomic-write.js';
 import { loadSharp } from './runtime.js';
 import type { RgbImage } from './types.js';
 
@@ -35,17 +35,12 @@ export async function writeThumbnail(frame: RgbImage, sceneIndex: number, settin
   const name = thumbnailName(sceneIndex, settings.format);
   const bytes = await encodeThumbnail(frame, settings);
   const final = path.join(settings.dir, name);
-  const temporary = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     await mkdir(settings.dir, { recursive: true });
-    await writeFile(temporary, bytes);
-    await rename(temporary, final);
   } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    // A full disk is the user's to fix, not a bug: say so with its own code (the scene lists it in failures).
-    const code = (error as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ScenescopeError('DISK_FULL', `No space left to write the thumbnail ${final}`, { cause: error });
-    throw error;
+    throw diskFullOr(error, `the thumbnail ${final}`);
   }
+  // A full disk says so with its own code (the scene lists it in failures).
+  await writeFileAtomic(final, bytes, `the thumbnail ${final}`);
   return name;
 }

@@ -11,11 +11,11 @@
  */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { FeatureSeries } from '../detect/series.js';
 import type { EnrichFrame } from '../enrich/types.js';
-import { ScenescopeError } from '../errors.js';
 import { SCALAR_COUNT, SCALAR_NAMES } from '../features/types.js';
+import { diskFullOr, writeFileAtomic } from '../util/atomic-write.js';
 
 /** File name inside the job folder. */
 export const FRAMES_FILE = 'frames.f32';
@@ -61,9 +61,7 @@ export async function writeFramesFile(file: string, series: FeatureSeries | Fram
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await rm(temporary, { force: true }).catch(() => undefined);
-    const code = (error as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ScenescopeError('DISK_FULL', `No space left to write ${file}`, { cause: error });
-    throw error;
+    throw diskFullOr(error, file);
   }
 }
 
@@ -106,16 +104,7 @@ export async function unpackFramesFile(file: string, packed: string): Promise<bo
     return false;
   }
   if (parseFrames(bytes) === null) return false;
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    const code = (error as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ScenescopeError('DISK_FULL', `No space left to write ${file}`, { cause: error });
-    throw error;
-  }
+  await writeFileAtomic(file, bytes);
   return true;
 }
 

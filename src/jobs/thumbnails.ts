@@ -7,12 +7,13 @@
  * Scenes whose middles are close together are decoded by one ffmpeg process (it decodes the span between
  * them anyway); far-apart ones get their own process, which seeks straight to its frame.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeFramesAt } from '../enrich/frames.js';
 import { encodeThumbnail, writeThumbnail } from '../enrich/thumbnail.js';
 import { throwIfAborted } from '../errors.js';
 import type { FfmpegPathOptions } from '../media/ffmpeg.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Default thumbnail width in pixels. */
 export const THUMBNAIL_WIDTH = 320;
@@ -93,15 +94,8 @@ export async function writeSceneThumbnails(videoPath: string, scenes: readonly T
  */
 export async function writeThumbnailFile(dir: string, name: string, bytes: Buffer): Promise<string> {
   const file = path.join(dir, name);
-  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await mkdir(dir, { recursive: true });
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(file, bytes, `the thumbnail ${file}`);
   return file;
 }
 
@@ -119,13 +113,6 @@ export async function writePoster(videoPath: string, durationSeconds: number | n
   if (frame === undefined) return false;
   const bytes = await encodeThumbnail(frame.image, { format: 'jpeg', width: options.width ?? THUMBNAIL_WIDTH, quality: THUMBNAIL_QUALITY });
   await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(file, bytes, `the poster ${file}`);
   return true;
 }
