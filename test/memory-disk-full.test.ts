@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { writeStatsWindowed } from '../src/api/stats.js';
@@ -15,7 +16,8 @@ import type { FeatureSeries } from '../src/detect/series.js';
 import { writeThumbnail } from '../src/enrich/thumbnail.js';
 import { StoreError } from '../src/errors.js';
 import { GRID_SIZE, HIST_BINS, SCALAR_COUNT } from '../src/features/types.js';
-import { writeFramesFile } from '../src/jobs/frames-file.js';
+import { packFramesFile, unpackFramesFile, writeFramesFile } from '../src/jobs/frames-file.js';
+import { writeThumbnailFile } from '../src/jobs/thumbnails.js';
 import type { AnalysisPipeline } from '../src/jobs/pipeline.js';
 import { describeError, isDiskFull, JobRunner, type RunnerEvent } from '../src/jobs/runner.js';
 import { openLibrary } from '../src/library/library.js';
@@ -105,6 +107,15 @@ suite('on a real full disk (2 MiB tmpfs)', { skip: reason }, () => {
       await assert.rejects(writeFramesFile(path.join(out, 'frames.f32'), s), { code: 'DISK_FULL' });
       const identity = { format: 'scenescope-stats' as const, version: 1 as const, file_size: 1, mtime_ms: 1, analysis: '192x108', frame_rate: 25 };
       await assert.rejects(writeStatsWindowed(path.join(out, 'stats.csv'), { count: s.count, read: memorySource(s).read, trackNames: [], readTracks: () => new Float64Array(0) }, identity), { code: 'DISK_FULL' });
+      // A chunk's thumbnail made on another worker, and frame measures restored from the detect step's output.
+      await assert.rejects(writeThumbnailFile(out, 'scene-00000.jpg', Buffer.alloc(3 << 20, 7)), { code: 'DISK_FULL' });
+      const packed = path.join(tmpdir(), `scenescope-packed-${process.pid}.f32`);
+      try {
+        await writeFramesFile(packed, s);
+        await assert.rejects(unpackFramesFile(path.join(out, 'frames.f32'), (await packFramesFile(packed))!), { code: 'DISK_FULL' });
+      } finally {
+        rmSync(packed, { force: true });
+      }
       assert.deepEqual(readdirSync(out), [], 'no temporary file is left behind');
     } finally {
       rmSync(filler, { force: true });
