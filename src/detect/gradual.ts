@@ -95,6 +95,17 @@ export function lumaCorrelation(g: Uint8Array, a: number, b: number): number {
   return num / Math.sqrt(da * db);
 }
 
+/** Grid values differing by this much or more count as changed between two frames ({@link changedFraction}). */
+export const CHANGED_VALUE = 10;
+
+/** Fraction of the grid values of frames a and b that differ by {@link CHANGED_VALUE} or more. */
+export function changedFraction(series: FeatureSeries, a: number, b: number): number {
+  const g = series.grid;
+  let changed = 0;
+  for (let v = 0; v < GRID_SIZE; v++) if (Math.abs(g[b * GRID_SIZE + v]! - g[a * GRID_SIZE + v]!) >= CHANGED_VALUE) changed++;
+  return changed / GRID_SIZE;
+}
+
 /**
  * Fit both models over (a, b). Returns per-frame progress (0..1) of the better model, its mean residual
  * (relative to the mean |B - A|) and the fraction of values that change.
@@ -110,7 +121,7 @@ export function fitTransition(series: FeatureSeries, a: number, b: number): { ki
     const d = g[ob + v]! - g[oa + v]!;
     dd += d * d;
     dabs += Math.abs(d);
-    if (Math.abs(d) >= 10) changed++;
+    if (Math.abs(d) >= CHANGED_VALUE) changed++;
   }
   const meanChange = dabs / GRID_SIZE;
   const n = b - a - 1;

@@ -19,7 +19,7 @@
  *   unsure model is not enough;
  * - **between two different pictures**: the luma layouts of the frames just before and just after the run
  *   correlate less than {@link SAME_SHOT_CORRELATION}, and at least {@link MIN_CHANGED_FRACTION} of their grid
- *   values differ (by 10 or more, as gradual.ts counts them). A transition replaces the picture; motion inside
+ *   values differ (gradual.ts {@link changedFraction}, the count its wipe fit uses). A transition replaces the picture; motion inside
  *   one shot (an object crossing it, water, a slow pan or a grade change) keeps its layout, and a caption or
  *   logo appearing changes a few cells (a flat field has no layout to correlate, so the count decides there);
  * - **seen by the classical measures too**: the straddle ratio (gradual.ts: change across a window over the
@@ -38,9 +38,8 @@ import { createCombinedDetector, type CombinedOptions } from './combined.js';
 import { findFadeRuns, type FadeRun } from './fade.js';
 import { learnedGradualCandidates } from './learned.js';
 import { learnedProbabilities } from './learned-net.js';
-import { lumaCorrelation } from './gradual.js';
+import { changedFraction, lumaCorrelation } from './gradual.js';
 import { framesIn, type FeatureSeries } from './series.js';
-import { GRID_SIZE } from '../features/types.js';
 
 /** Frames between a learned run and an already reported boundary's span up to which they are one transition. */
 export const SAME_TRANSITION_GAP = 2;
@@ -63,14 +62,6 @@ export const HYBRID_THRESHOLD = 0.5;
 
 /** Options of the hybrid detector: the classical detector's. */
 export type HybridOptions = CombinedOptions;
-
-/** Fraction of the grid values of frames a and b that differ by 10 or more. */
-function changedFraction(series: FeatureSeries, a: number, b: number): number {
-  const g = series.grid;
-  let changed = 0;
-  for (let v = 0; v < GRID_SIZE; v++) if (Math.abs(g[b * GRID_SIZE + v]! - g[a * GRID_SIZE + v]!) >= 10) changed++;
-  return changed / GRID_SIZE;
-}
 
 /**
  * The learned runs the hybrid detector adds to the classical detector's candidates (see the header).
