@@ -145,14 +145,24 @@ suite('workers on three hosts (network namespaces) sharing one PostgreSQL librar
     ip('link', 'set', hb.hostIf, 'down');
     const c = startWorker(hc, database);
 
-    await until(
-      async () => {
-        for (const id of jobs.keys()) if ((await lib.store.getJob(id))?.status !== 'completed') return false;
-        return true;
-      },
-      90_000,
-      'every job to complete',
-    );
+    try {
+      await until(
+        async () => {
+          for (const id of jobs.keys()) if ((await lib.store.getJob(id))?.status !== 'completed') return false;
+          return true;
+        },
+        90_000,
+        'every job to complete',
+      );
+    } catch (error) {
+      // Say which job is stuck where, and what each worker printed last, so a rare timeout can be explained.
+      const states = await Promise.all([...jobs.keys()].map(async (id) => {
+        const j = await lib.store.getJob(id);
+        return `${id}: ${j?.status} attempts ${j?.attempts} worker ${j?.worker_id} step "${j?.current_step}" error ${j?.error_code ?? '-'} ${j?.error_message ?? ''}`;
+      }));
+      const tails = ([['a', a], ['b', b], ['c', c]] as const).map(([n, w]) => `--- worker ${n} (exit ${w.child.exitCode ?? w.child.signalCode ?? 'running'}):\n${w.output().slice(-1500)}`);
+      throw new Error(`${(error as Error).message}\n${states.join('\n')}\n${tails.join('\n')}`, { cause: error });
+    }
     // Every job completed exactly once, by one worker's completeJob, whoever started it.
     const completions = [...a.events(), ...b.events(), ...c.events()].filter((e) => e.event === 'completed').map((e) => e.analysis_job_id as string);
     assert.deepEqual([...completions].sort(), [...jobs.keys()].sort(), 'one completed event per job');
