@@ -58,6 +58,11 @@ const ACTIVE = ACTIVE_SQL;
 const NOW = 'scenescope_now_ms()';
 /** An asset reference as stored in thumbnail_path / poster_path. */
 const ASSET_REF = /^sha256:[0-9a-f]{64}$/;
+/**
+ * Milliseconds a session may sit idle inside a transaction before the server ends it and releases its locks
+ * (PostgreSQL's idle_in_transaction_session_timeout): a host cut off mid-transaction, see the constructor.
+ */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 type Row = Record<string, unknown>;
 type Queryable = pg.Pool | pg.PoolClient;
@@ -193,6 +198,11 @@ export class PgLibraryStore implements LibraryStore {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       query_timeout: options.queryTimeoutMs ?? 10_000,
       keepAlive: true,
+      // A host whose link is cut inside a transaction cannot send ROLLBACK, and the server only notices a dead
+      // client after its TCP keepalive (two hours by default): until then the transaction's row locks stay, and
+      // every other worker's FOR UPDATE SKIP LOCKED skips that job. Our transactions never wait on the client
+      // between statements (assets are read before BEGIN), so a server-side limit ends such a session instead.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
       application_name: `scenescope ${hostname()}:${process.pid}`,
       types,
     };
